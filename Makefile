@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine with Python 3.10+ and make:
+#   make demo   - create .venv, install dedup, scan the seed corpus
+#   make test   - create .venv if missing, install dev extras, run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dedup scan seeds/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check dedup tests benches
+
+lint: $(STAMP)
+	$(BIN)/ruff check dedup tests benches
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python benches/bench_hashing.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
