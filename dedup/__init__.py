@@ -1,0 +1,60 @@
+"""dedup: find copied text within and across documents (shingling, MinHash-LSH, exact verification).
+
+The public API re-exported here is what the CLI, the index and the benchmarks all go through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .config import ScanConfig
+from .minhash import estimate_jaccard, to_lean_minhash, unit_signatures
+from .model import DedupError, Document, InputError, Skipped
+from .shingle import shingle_hash32, shingle_strings
+from .text import tokenize_batch, tokens
+
+__version__ = "0.1.0"
+
+_BATCH = 1024
+
+__all__ = [
+    "DedupError",
+    "Document",
+    "InputError",
+    "ScanConfig",
+    "Skipped",
+    "__version__",
+    "estimate_jaccard",
+    "shingle_hash32",
+    "shingle_strings",
+    "signatures",
+    "to_lean_minhash",
+    "tokens",
+]
+
+
+def signatures(
+    texts: Sequence[str], *, num_perm: int = 128, ngram: int = 5, method: str = "classic", seed: int = 1
+) -> np.ndarray:
+    """MinHash signatures of whole texts: a (len(texts), num_perm) uint32 array, one row per text.
+
+    Batched internally (~1k texts per kernel call) so memory stays bounded for any input size.
+    A text with no tokens gets the all-0xFFFFFFFF row (it matches nothing meaningful).
+    """
+    ScanConfig(ngram=ngram, num_perm=num_perm, method=method, seed=seed)  # validates the arguments
+    texts = list(texts)
+    out = np.empty((len(texts), num_perm), dtype=np.uint32)
+    for i in range(0, len(texts), _BATCH):
+        tk = tokenize_batch(texts[i : i + _BATCH])
+        out[i : i + _BATCH] = unit_signatures(
+            tk.hash,
+            tk.doc_start[:-1],
+            tk.doc_start[1:],
+            ngram=ngram,
+            num_perm=num_perm,
+            method=method,
+            seed=seed,
+        )
+    return out

@@ -1,0 +1,152 @@
+"""The `dedup` command line (typer). A thin driver: read -> scan -> report, errors as one line.
+
+Exit codes: 0 success, 2 usage or input error (one line on stderr, no report written),
+70 internal error (one line; set DEDUP_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import __version__
+from .config import LEVELS, ScanConfig
+from .model import DedupError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Find copied text within and across documents: repeated paragraphs, near-duplicate documents.",
+)
+
+EXIT_INPUT = 2
+EXIT_INTERNAL = 70
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(f"dedup: {message}\n")
+    sys.stderr.flush()
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write to stdout, or atomically to a file: a failed run never leaves a truncated report."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = output.resolve()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogatepass", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+@app.command()
+def scan(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files, folders (recursive: .txt .md .jsonl .json, optionally .gz), or - for stdin."
+        ),
+    ],
+    level: Annotated[
+        str, typer.Option(help=f"Comma-separated levels: {', '.join(LEVELS)}.")
+    ] = "document,paragraph",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv.")] = "table",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(help="Jaccard similarity at or above which units are duplicates.")
+    ] = 0.8,
+    ngram: Annotated[int, typer.Option(help="Words per shingle.")] = 5,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations (signature length).")] = 128,
+    seed: Annotated[int, typer.Option(help="Seed of the MinHash permutations.")] = 1,
+    method: Annotated[
+        str, typer.Option(help="classic (k permutations, datasketch-compatible) or oph.")
+    ] = "classic",
+    min_words: Annotated[int, typer.Option(help="Ignore units with fewer words.")] = 5,
+    text_field: Annotated[str, typer.Option(help="JSON field holding the text.")] = "text",
+    id_field: Annotated[
+        str | None, typer.Option(help="JSON field holding the id (default: FILE:LINE).")
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Warn about and skip bad inputs instead of stopping.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(help="Documents per hashing batch (memory vs. speed).")] = 1024,
+) -> None:
+    """Scan documents for near-duplicate documents and repeated paragraphs, and report the clusters."""
+    from .io import read_documents
+    from .report import FORMATS, build_report, render
+    from .scan import scan_documents
+
+    if fmt not in FORMATS:
+        raise DedupError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    levels = tuple(x.strip() for x in level.split(",") if x.strip())
+    config = ScanConfig(
+        threshold=threshold,
+        ngram=ngram,
+        num_perm=num_perm,
+        seed=seed,
+        method=method,  # type: ignore[arg-type]
+        min_words=min_words,
+        levels=levels,
+        batch_size=batch_size,
+    )
+    if output is not None and not output.resolve().parent.is_dir():
+        raise DedupError(f"--output: no such directory: {output.parent}")
+    read = read_documents(paths, text_field=text_field, id_field=id_field, skip_bad=skip_bad)
+    for s in read.skipped:
+        _err(f"warning: skipped {s.source}: {s.reason}")
+    result = scan_documents(read.documents, config)
+    report = build_report(read.documents, read.skipped, result, config, __version__)
+    width = None
+    if output is None and sys.stdout.isatty():
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+    write_output(render(report, fmt, width=width), output)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; every error becomes one line on stderr."""
+    try:
+        app(args=argv, prog_name="dedup")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except DedupError as exc:
+        _err(f"error: {exc}")
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except Exception as exc:
+        if os.environ.get("DEDUP_DEBUG"):
+            raise
+        _err(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}")
+        return EXIT_INTERNAL
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,20 @@
+"""Connected components of verified pairs (scipy.sparse.csgraph), as clusters of units."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+
+def components(n_units: int, left: np.ndarray, right: np.ndarray) -> list[np.ndarray]:
+    """Groups of two or more units joined by edges, each sorted, in order of their smallest unit."""
+    if n_units == 0 or left.size == 0:
+        return []
+    graph = coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n_units, n_units))
+    _, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    groups = [g for g in np.split(order, cuts) if g.size > 1]
+    groups.sort(key=lambda g: int(g[0]))
+    return groups

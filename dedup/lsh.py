@@ -1,0 +1,120 @@
+"""LSH banding: choose (bands, rows), hash each band of each signature, pair units by sorting keys.
+
+Bands are chosen for recall, not for datasketch's balanced error: a pair 0.05 above the threshold
+must become a candidate with probability >= 0.99, because verification removes false positives
+exactly while a missed candidate is lost for good. Among the layouts that meet that, the one with
+the fewest expected false candidates below the threshold wins.
+
+Candidates come from sorting each band's keys (numpy argsort, numba for the runs), never from a
+Python dict per band.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .hashing import P64_1, U64, fmix64, rotl64
+
+RECALL_MARGIN = 0.05
+RECALL_TARGET = 0.99
+# A bucket with more members than this is linked as a star plus a chain instead of all pairs,
+# so one hot bucket cannot produce a quadratic number of candidates.
+MAX_BUCKET_PAIRS = 64
+
+
+def candidate_probability(similarity: float | np.ndarray, bands: int, rows: int) -> float | np.ndarray:
+    """P(a pair with this Jaccard shares at least one band): the S-curve 1 - (1 - s^r)^b."""
+    return 1.0 - (1.0 - np.power(similarity, rows)) ** bands
+
+
+def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) with bands*rows <= num_perm meeting the recall target at threshold + margin."""
+    target_sim = min(1.0, threshold + RECALL_MARGIN)
+    below = np.linspace(0.0, threshold, 201)
+    best: tuple[float, int, int] | None = None
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        if candidate_probability(target_sim, bands, rows) < RECALL_TARGET:
+            continue
+        false_pos = float(np.trapezoid(candidate_probability(below, bands, rows), below))
+        key = (false_pos, -bands * rows, rows)
+        if best is None or key < (best[0], -best[1] * best[2], best[2]):
+            best = (false_pos, bands, rows)
+    if best is None:  # unreachable for num_perm >= 1 (rows=1 gives the highest recall) but be explicit
+        return num_perm, 1
+    return best[1], best[2]
+
+
+@njit(cache=True, nogil=True)
+def band_keys(sig, bands, rows):
+    """(n_units, bands) uint64 keys; the band index is mixed in so bands never collide."""
+    n = sig.shape[0]
+    keys = np.empty((n, bands), np.uint64)
+    for u in range(n):
+        for bi in range(bands):
+            h = fmix64(U64(bi + 1) * U64(0x9E3779B97F4A7C15))
+            base = bi * rows
+            for j in range(rows):
+                h = rotl64((h ^ U64(sig[u, base + j])) * P64_1, 29)
+            keys[u, bi] = fmix64(h)
+    return keys
+
+
+@njit(cache=True, nogil=True)
+def _bucket_pairs(sorted_keys, order, max_bucket):
+    n = sorted_keys.size
+    # First count, then fill: exact allocation without Python lists.
+    total = 0
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and sorted_keys[j] == sorted_keys[i]:
+            j += 1
+        g = j - i
+        if g > 1:
+            total += g * (g - 1) // 2 if g <= max_bucket else 2 * (g - 1) - 1
+        i = j
+    left = np.empty(total, np.int64)
+    right = np.empty(total, np.int64)
+    p = 0
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and sorted_keys[j] == sorted_keys[i]:
+            j += 1
+        g = j - i
+        if 1 < g <= max_bucket:
+            for x in range(i, j):
+                for y in range(x + 1, j):
+                    left[p] = order[x]
+                    right[p] = order[y]
+                    p += 1
+        elif g > max_bucket:
+            for x in range(i + 1, j):
+                left[p] = order[i]
+                right[p] = order[x]
+                p += 1
+            for x in range(i + 2, j):
+                left[p] = order[x - 1]
+                right[p] = order[x]
+                p += 1
+        i = j
+    return left[:p], right[:p]
+
+
+def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET_PAIRS) -> np.ndarray:
+    """Unique unit pairs (i < j) sharing at least one band key, as an (m, 2) int64 array, sorted."""
+    n = keys.shape[0]
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    chunks = []
+    for bi in range(keys.shape[1]):
+        col = np.ascontiguousarray(keys[:, bi])
+        order = np.argsort(col, kind="stable")
+        left, right = _bucket_pairs(col[order], order.astype(np.int64), max_bucket)
+        lo = np.minimum(left, right)
+        hi = np.maximum(left, right)
+        chunks.append(lo * n + hi)
+    codes = np.unique(np.concatenate(chunks))
+    return np.stack([codes // n, codes % n], axis=1)

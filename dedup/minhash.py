@@ -1,0 +1,129 @@
+"""MinHash signatures for a batch of units: a (n_units, num_perm) uint32 matrix.
+
+Two methods:
+- classic: k permutations in datasketch 2.0's "affine32" scheme (fmix32 pre-mix, then
+  a_k * h + b_k mod 2^32 with odd a_k, parameters drawn exactly as datasketch draws them from
+  `seed`), so a row converts to a `datasketch.LeanMinHash` that datasketch's LSH accepts.
+- oph: one-permutation hashing with optimal densification (Shrivastava 2017): one hash per shingle
+  picks a bin and a value, empty bins borrow from a non-empty bin chosen by a seeded probe
+  sequence shared by all units, so estimates stay unbiased. O(shingles + k) instead of O(shingles*k).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+from .hashing import MASK32, U64, fmix32, fmix64
+from .shingle import unit_shingles
+
+EMPTY = np.uint32(0xFFFFFFFF)
+
+
+@lru_cache(maxsize=16)
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) as datasketch.MinHash(scheme="affine32") draws them for this seed."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    a.setflags(write=False)
+    b.setflags(write=False)
+    return a, b
+
+
+@njit(cache=True, nogil=True)
+def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b):
+    n_units = unit_a.size
+    k = perm_a.size
+    sig = np.full((n_units, k), 0xFFFFFFFF, np.uint32)
+    longest = 1
+    for u in range(n_units):
+        longest = max(longest, unit_b[u] - unit_a[u] + 1)
+    scratch = np.empty(longest, np.uint64)
+    for u in range(n_units):
+        cnt = unit_shingles(tok_hash, unit_a[u], unit_b[u], n, scratch)
+        row = sig[u]
+        for s in range(cnt):
+            hv = fmix32(np.uint32(scratch[s] & MASK32))
+            for j in range(k):
+                v = np.uint32(perm_a[j] * hv + perm_b[j])
+                if v < row[j]:
+                    row[j] = v
+    return sig
+
+
+@njit(cache=True, nogil=True)
+def _oph(tok_hash, unit_a, unit_b, n, k, seed):
+    n_units = unit_a.size
+    sig = np.full((n_units, k), 0xFFFFFFFF, np.uint32)
+    filled = np.zeros(k, np.bool_)
+    longest = 1
+    for u in range(n_units):
+        longest = max(longest, unit_b[u] - unit_a[u] + 1)
+    scratch = np.empty(longest, np.uint64)
+    kk = U64(k)
+    s64 = fmix64(U64(seed) + U64(0x9E3779B97F4A7C15))
+    for u in range(n_units):
+        cnt = unit_shingles(tok_hash, unit_a[u], unit_b[u], n, scratch)
+        if cnt == 0:
+            continue
+        row = sig[u]
+        filled[:] = False
+        n_filled = 0
+        for s in range(cnt):
+            v = fmix64(scratch[s] ^ s64)
+            b = ((v >> U64(32)) * kk) >> U64(32)
+            val = np.uint32(v & MASK32)
+            if not filled[b]:
+                filled[b] = True
+                n_filled += 1
+                row[b] = val
+            elif val < row[b]:
+                row[b] = val
+        if n_filled == k:
+            continue
+        for j in range(k):
+            if filled[j]:
+                continue
+            attempt = U64(1)
+            while True:
+                r = fmix64(s64 ^ (U64(j) * U64(0xD6E8FEB86659FD93)) ^ (attempt * U64(0xA0761D6478BD642F)))
+                src = ((r >> U64(32)) * kk) >> U64(32)
+                if filled[src]:
+                    row[j] = row[src]
+                    break
+                attempt += U64(1)
+    return sig
+
+
+def unit_signatures(
+    tok_hash: np.ndarray,
+    unit_a: np.ndarray,
+    unit_b: np.ndarray,
+    *,
+    ngram: int,
+    num_perm: int,
+    method: str,
+    seed: int,
+) -> np.ndarray:
+    """Signatures of units given as token ranges [unit_a, unit_b) over `tok_hash`."""
+    if method == "classic":
+        a, b = permutations(num_perm, seed)
+        return _classic(tok_hash, unit_a, unit_b, ngram, a, b)
+    if method == "oph":
+        return _oph(tok_hash, unit_a, unit_b, ngram, num_perm, seed)
+    raise ValueError(f"unknown MinHash method {method!r}")
+
+
+def to_lean_minhash(signature: np.ndarray, seed: int = 1):
+    """One classic signature row as a datasketch LeanMinHash (for datasketch's LSH and storage)."""
+    from datasketch import LeanMinHash
+
+    return LeanMinHash(seed=seed, hashvalues=np.asarray(signature, dtype=np.uint32), scheme="affine32")
+
+
+def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
+    """Fraction of equal slots: the MinHash estimate of Jaccard similarity."""
+    return float(np.count_nonzero(np.asarray(sig_a) == np.asarray(sig_b))) / len(sig_a)

@@ -1,0 +1,51 @@
+"""The records that flow between stages.
+
+One `Document` type for every source (datatrove's lesson): readers produce it, every later stage
+reads it, and nothing downstream needs to know whether it came from a folder, JSONL or stdin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One input document.
+
+    `id` is what the report calls it; `source` says where it came from (path, or path:line) so an
+    error or a cluster can always be traced back to the input.
+    """
+
+    id: str
+    text: str
+    source: str
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An input that could not be read and was skipped under `--skip-bad`.
+
+    Kept (not just warned about) so the report accounts for every input.
+    """
+
+    source: str
+    reason: str
+
+
+class DedupError(Exception):
+    """An error the user caused and can fix (bad path, malformed record, bad option).
+
+    The CLI prints `str(err)` as one line and exits with status 2; it never shows a traceback for it.
+    """
+
+
+class InputError(DedupError):
+    """A bad input record. `where` is `path` or `path:line`, so the message names the place."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem

@@ -1,0 +1,183 @@
+"""Build the versioned report from a scan, and render it as JSON, JSONL, CSV or a rich table.
+
+The report is plain data (dicts in schema key order) built once; every format renders that same
+object, so the formats can never disagree about what was found.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import numpy as np
+import orjson
+
+from .config import ScanConfig
+from .model import Document, Skipped
+from .scan import Cluster, ScanResult
+
+SCHEMA_VERSION = 1
+FORMATS = ("table", "json", "jsonl", "csv")
+
+
+def _round(x: float) -> float:
+    return round(float(x), 6)
+
+
+def _duplicated_chars(documents: list[Document], clusters: list[Cluster]) -> int:
+    """Characters covered by a cluster member other than its cluster's first: the removable text.
+
+    Spans are unioned per document, so text inside both a document and a paragraph cluster counts once.
+    """
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for c in clusters:
+        for d, s, e in zip(c.doc[1:].tolist(), c.start[1:].tolist(), c.end[1:].tolist(), strict=True):
+            spans.setdefault(d, []).append((s, e))
+    total = 0
+    for intervals in spans.values():
+        intervals.sort()
+        cur_s, cur_e = intervals[0]
+        for s, e in intervals[1:]:
+            if s > cur_e:
+                total += cur_e - cur_s
+                cur_s, cur_e = s, e
+            else:
+                cur_e = max(cur_e, e)
+        total += cur_e - cur_s
+    return total
+
+
+def build_report(
+    documents: list[Document], skipped: list[Skipped], result: ScanResult, config: ScanConfig, version: str
+) -> dict[str, Any]:
+    """The report as data, keys in schema order (see README, "JSON report")."""
+    clusters = []
+    for cid, c in enumerate(result.clusters):
+        members = [
+            {"doc": documents[d].id, "start": s, "end": e, "text": documents[d].text[s:e]}
+            for d, s, e in zip(c.doc.tolist(), c.start.tolist(), c.end.tolist(), strict=True)
+        ]
+        clusters.append(
+            {
+                "id": cid,
+                "level": c.level,
+                "scope": "within" if np.unique(c.doc).size == 1 else "across",
+                "similarity": _round(c.similarity),
+                "members": members,
+                "exact": c.exact,
+            }
+        )
+    total_chars = sum(len(d.text) for d in documents)
+    dup = _duplicated_chars(documents, result.clusters)
+    by_level = {lv: sum(1 for c in result.clusters if c.level == lv) for lv in config.levels}
+    summary = {
+        "documents": len(documents),
+        "clusters": len(clusters),
+        "duplicated_chars": dup,
+        "duplicated_fraction": _round(dup / total_chars) if total_chars else 0.0,
+        "total_chars": total_chars,
+        "clusters_by_level": by_level,
+        "within_clusters": sum(1 for c in clusters if c["scope"] == "within"),
+        "across_clusters": sum(1 for c in clusters if c["scope"] == "across"),
+        "empty_documents": sum(1 for d in documents if not d.text.strip()),
+        "units": {lv: s.units for lv, s in result.stats.items()},
+        "candidate_pairs": {lv: s.candidates for lv, s in result.stats.items()},
+        "verified_pairs": {lv: s.verified for lv, s in result.stats.items()},
+        "suppressed_paragraph_clusters": result.suppressed,
+        "skipped": len(skipped),
+        "skipped_inputs": [{"source": s.source, "reason": s.reason} for s in skipped],
+    }
+    return {
+        "dedup_report": SCHEMA_VERSION,
+        "params": {**config.params(), "dedup_version": version},
+        "documents": [{"id": d.id, "source": d.source, "chars": len(d.text)} for d in documents],
+        "clusters": clusters,
+        "summary": summary,
+    }
+
+
+def _dumps(obj: Any, indent: bool) -> str:
+    """orjson for speed; the stdlib only when text holds lone surrogates, which orjson refuses."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_INDENT_2 if indent else 0).decode("utf-8")
+    except TypeError:
+        return json.dumps(
+            obj, indent=2 if indent else None, ensure_ascii=True, separators=None if indent else (",", ":")
+        )
+
+
+def render_json(report: dict[str, Any]) -> str:
+    return _dumps(report, indent=True) + "\n"
+
+
+def render_jsonl(report: dict[str, Any]) -> str:
+    """One cluster object per line (the same objects as in the JSON report's "clusters")."""
+    return "".join(_dumps(c, indent=False) + "\n" for c in report["clusters"])
+
+
+def render_csv(report: dict[str, Any]) -> str:
+    """One row per cluster member."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["cluster", "level", "scope", "similarity", "exact", "doc", "start", "end", "text"])
+    for c in report["clusters"]:
+        for m in c["members"]:
+            writer.writerow(
+                [
+                    c["id"],
+                    c["level"],
+                    c["scope"],
+                    c["similarity"],
+                    c["exact"],
+                    m["doc"],
+                    m["start"],
+                    m["end"],
+                    m["text"],
+                ]
+            )
+    return buf.getvalue()
+
+
+def render_table(report: dict[str, Any], width: int | None = None, color: bool = False) -> str:
+    """A rich table: one row per cluster (level, scope, similarity, locations, snippet), then the summary."""
+    from rich.console import Console
+    from rich.table import Table
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=width or 120, no_color=not color, force_terminal=color, highlight=False)
+    summary = report["summary"]
+    if report["clusters"]:
+        table = Table(title="Duplicate clusters", show_lines=False, expand=True)
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("level", no_wrap=True)
+        table.add_column("scope", no_wrap=True)
+        table.add_column("sim", justify="right", no_wrap=True)
+        table.add_column("where", no_wrap=True)
+        table.add_column("snippet", overflow="ellipsis", no_wrap=True, ratio=1, min_width=20)
+        for c in report["clusters"]:
+            where = "\n".join(f"{m['doc']}[{m['start']}:{m['end']}]" for m in c["members"])
+            snippet = " ".join(c["members"][0]["text"].split())
+            table.add_row(str(c["id"]), c["level"], c["scope"], f"{c['similarity']:.3f}", where, snippet)
+        console.print(table)
+    else:
+        console.print("No duplicates found.")
+    by_level = ", ".join(f"{n} {lv}" for lv, n in summary["clusters_by_level"].items())
+    console.print(
+        f"{summary['documents']} documents, {summary['clusters']} clusters ({by_level}); "
+        f"{summary['within_clusters']} within a document, {summary['across_clusters']} across documents; "
+        f"{summary['duplicated_chars']} duplicated characters ({summary['duplicated_fraction']:.1%})"
+        + (f"; {summary['skipped']} inputs skipped" if summary["skipped"] else "")
+    )
+    return buf.getvalue()
+
+
+def render(report: dict[str, Any], fmt: str, width: int | None = None, color: bool = False) -> str:
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "jsonl":
+        return render_jsonl(report)
+    if fmt == "csv":
+        return render_csv(report)
+    return render_table(report, width=width, color=color)

@@ -1,0 +1,260 @@
+"""The scan pipeline: documents -> units -> signatures -> candidates -> verified pairs -> clusters.
+
+Named stages over batches of documents. Across batches only what LSH needs is kept per unit (band
+keys, an exact-duplicate key, and where the unit is), so memory grows with the number of units, not
+with their text or their signatures. Verification re-tokenizes only the documents that hold a
+candidate, which are few.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import xxhash
+
+from .cluster import components
+from .config import ScanConfig
+from .lsh import band_keys, candidate_pairs
+from .minhash import unit_signatures
+from .model import Document
+from .segment import document_span, paragraphs
+from .shingle import shingle_sets
+from .text import Tokens, tokenize_batch
+from .verify import jaccard_pairs
+
+# Jaccard values are ratios of integers; this keeps 4/5 >= 0.8 true whatever the float rounding.
+_EPS = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Units found to be copies of each other at one level."""
+
+    level: str
+    doc: np.ndarray  # int64 document index per member, sorted by (doc, start)
+    start: np.ndarray
+    end: np.ndarray
+    similarity: float  # lowest verified Jaccard among the pairs that joined the cluster
+    exact: bool  # every member has the same normalized text
+
+
+@dataclass(slots=True)
+class LevelStats:
+    units: int = 0
+    exact_groups: int = 0
+    candidates: int = 0
+    verified: int = 0
+
+
+@dataclass(slots=True)
+class ScanResult:
+    clusters: list[Cluster]
+    stats: dict[str, LevelStats] = field(default_factory=dict)
+    suppressed: int = 0  # paragraph clusters already explained by a document cluster
+
+
+@dataclass(slots=True)
+class _Units:
+    """Units of one level, accumulated over batches (flat arrays)."""
+
+    doc: list[np.ndarray] = field(default_factory=list)
+    start: list[np.ndarray] = field(default_factory=list)
+    end: list[np.ndarray] = field(default_factory=list)
+    rel_a: list[np.ndarray] = field(
+        default_factory=list
+    )  # token range relative to the document's first token
+    rel_b: list[np.ndarray] = field(default_factory=list)
+    exact: list[np.ndarray] = field(default_factory=list)  # (n, 2) uint64: xxh3-128 of the normalized unit
+    keys: list[np.ndarray] = field(default_factory=list)  # (n, bands) uint64
+
+    def concat(self, name: str, empty: np.ndarray) -> np.ndarray:
+        parts = getattr(self, name)
+        return np.concatenate(parts) if parts else empty
+
+
+def _level_units(level: str, texts: list[str], tk: Tokens) -> tuple[np.ndarray, ...]:
+    """(doc, start, end, tok_a, tok_b) of every unit of a level in a batch (tok_* are batch-global)."""
+    n = len(texts)
+    if level == "document":
+        spans = np.array([document_span(t) for t in texts], dtype=np.int64).reshape(n, 2)
+        doc = np.arange(n, dtype=np.int64)
+        return doc, spans[:, 0], spans[:, 1], tk.doc_start[:-1].copy(), tk.doc_start[1:].copy()
+    per_doc = [paragraphs(t) for t in texts]
+    counts = np.fromiter((p[0].size for p in per_doc), dtype=np.int64, count=n)
+    doc = np.repeat(np.arange(n, dtype=np.int64), counts)
+    empty = np.empty(0, dtype=np.int64)
+    line = np.concatenate([p[0] for p in per_doc]) if n else empty
+    start = np.concatenate([p[1] for p in per_doc]) if n else empty
+    end = np.concatenate([p[2] for p in per_doc]) if n else empty
+    # Tokens are ordered by (document, line): find each paragraph's token range by binary search.
+    tok_doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(tk.doc_start))
+    tok_key = (tok_doc << 32) | tk.line.astype(np.int64)
+    par_key = (doc << 32) | line
+    tok_a = np.searchsorted(tok_key, par_key, side="left")
+    tok_b = np.searchsorted(tok_key, par_key, side="right")
+    return doc, start, end, tok_a, tok_b
+
+
+def _exact_keys(tk: Tokens, tok_a: np.ndarray, tok_b: np.ndarray) -> np.ndarray:
+    """xxh3-128 of each unit's normalized text (tokens joined by one space): one C call per unit."""
+    data = memoryview(tk.compact.tobytes())
+    digest = xxhash.xxh3_128_digest
+    cs, ce = tk.cstart, tk.cend
+    raw = b"".join(
+        digest(data[cs[a] : ce[b - 1]]) for a, b in zip(tok_a.tolist(), tok_b.tolist(), strict=True)
+    )
+    return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 2)
+
+
+def _sign_batch(docs: list[Document], base: int, config: ScanConfig, acc: dict[str, _Units]) -> None:
+    """Stages read -> segment -> tokenize -> shingle -> sign -> band keys, for one batch."""
+    texts = [d.text for d in docs]
+    tk = tokenize_batch(texts)
+    for level in config.levels:
+        doc, start, end, tok_a, tok_b = _level_units(level, texts, tk)
+        keep = (tok_b - tok_a) >= config.min_words
+        doc, start, end, tok_a, tok_b = doc[keep], start[keep], end[keep], tok_a[keep], tok_b[keep]
+        sig = unit_signatures(
+            tk.hash,
+            tok_a,
+            tok_b,
+            ngram=config.ngram,
+            num_perm=config.num_perm,
+            method=config.method,
+            seed=config.seed,
+        )
+        units = acc[level]
+        units.doc.append(doc + base)
+        units.start.append(start)
+        units.end.append(end)
+        first_tok = tk.doc_start[doc]
+        units.rel_a.append(tok_a - first_tok)
+        units.rel_b.append(tok_b - first_tok)
+        units.exact.append(_exact_keys(tk, tok_a, tok_b))
+        units.keys.append(band_keys(sig, config.bands, config.rows))
+
+
+def _verify(
+    documents: list[Document],
+    doc: np.ndarray,
+    rel_a: np.ndarray,
+    rel_b: np.ndarray,
+    pairs: np.ndarray,
+    config: ScanConfig,
+) -> np.ndarray:
+    """Exact Jaccard of each candidate pair, re-tokenizing only the documents involved."""
+    needed = np.unique(pairs.ravel())
+    needed_docs = np.unique(doc[needed])
+    local = np.full(doc.max() + 1 if doc.size else 0, -1, dtype=np.int64)
+    local[needed_docs] = np.arange(needed_docs.size)
+    tok_hash_parts, base = [], 0
+    # Tokenize the needed documents in batches; unit token ranges become global over the concatenation.
+    doc_first = np.empty(needed_docs.size, dtype=np.int64)
+    for i in range(0, needed_docs.size, config.batch_size):
+        chunk = needed_docs[i : i + config.batch_size]
+        tk = tokenize_batch([documents[d].text for d in chunk.tolist()])
+        doc_first[i : i + chunk.size] = tk.doc_start[:-1] + base
+        tok_hash_parts.append(tk.hash)
+        base += tk.hash.size
+    tok_hash = np.concatenate(tok_hash_parts) if tok_hash_parts else np.empty(0, np.uint64)
+    first = doc_first[local[doc[needed]]]
+    offsets, values = shingle_sets(tok_hash, first + rel_a[needed], first + rel_b[needed], config.ngram)
+    position = np.full(doc.size, -1, dtype=np.int64)
+    position[needed] = np.arange(needed.size)
+    return jaccard_pairs(offsets, values, position[pairs[:, 0]], position[pairs[:, 1]])
+
+
+def _cluster_level(
+    documents: list[Document], units: _Units, config: ScanConfig, stats: LevelStats
+) -> list[Cluster]:
+    """Stages candidates -> verify -> cluster for one level."""
+    i64 = np.empty(0, dtype=np.int64)
+    doc = units.concat("doc", i64)
+    start, end = units.concat("start", i64), units.concat("end", i64)
+    rel_a, rel_b = units.concat("rel_a", i64), units.concat("rel_b", i64)
+    exact = units.concat("exact", np.empty((0, 2), dtype=np.uint64))
+    keys = units.concat("keys", np.empty((0, config.bands), dtype=np.uint64))
+    n = doc.size
+    stats.units = n
+    if n < 2:
+        return []
+    # Exact duplicates: group equal 128-bit keys; only the first of each group goes through LSH.
+    _, first, group = np.unique(exact, axis=0, return_index=True, return_inverse=True)
+    group = group.ravel()
+    stats.exact_groups = int(np.count_nonzero(np.bincount(group) > 1))
+    rep_of = first[group]
+    dup = np.flatnonzero(rep_of != np.arange(n))
+    reps = np.sort(first)
+    pairs = reps[candidate_pairs(keys[reps])]
+    stats.candidates = int(pairs.shape[0])
+    if pairs.size:
+        sims = _verify(documents, doc, rel_a, rel_b, pairs, config)
+        ok = sims >= config.threshold - _EPS
+        pairs, sims = pairs[ok], sims[ok]
+    else:
+        sims = np.empty(0)
+    stats.verified = int(pairs.shape[0])
+    left = np.concatenate([dup, pairs[:, 0]])
+    right = np.concatenate([rep_of[dup], pairs[:, 1]])
+    weight = np.concatenate([np.ones(dup.size), sims])
+    clusters = []
+    labels = np.full(n, -1, dtype=np.int64)
+    groups = components(n, left, right)
+    for gi, members in enumerate(groups):
+        labels[members] = gi
+    lowest = np.ones(len(groups))
+    if left.size:
+        np.minimum.at(lowest, labels[left], weight)
+    for gi, members in enumerate(groups):
+        order = np.lexsort((start[members], doc[members]))
+        m = members[order]
+        clusters.append(
+            Cluster(
+                level="",
+                doc=doc[m],
+                start=start[m],
+                end=end[m],
+                similarity=float(lowest[gi]),
+                exact=bool(np.unique(group[m]).size == 1),
+            )
+        )
+    return clusters
+
+
+def _explained_by_documents(par: Cluster, doc_cluster_of: np.ndarray) -> bool:
+    """A cross-document paragraph cluster adds nothing when its documents already form one document cluster."""
+    owners = doc_cluster_of[par.doc]
+    return bool(owners[0] >= 0 and np.all(owners == owners[0]) and np.unique(par.doc).size == par.doc.size)
+
+
+def scan_documents(
+    documents: list[Document], config: ScanConfig, progress: Callable[[int], None] | None = None
+) -> ScanResult:
+    """Run the whole pipeline over documents held in memory."""
+    acc = {level: _Units() for level in config.levels}
+    for base in range(0, len(documents), config.batch_size):
+        batch = documents[base : base + config.batch_size]
+        _sign_batch(batch, base, config, acc)
+        if progress is not None:
+            progress(len(batch))
+    result = ScanResult(clusters=[])
+    by_level: dict[str, list[Cluster]] = {}
+    for level in config.levels:
+        stats = LevelStats()
+        found = _cluster_level(documents, acc.pop(level), config, stats)
+        by_level[level] = [Cluster(level, c.doc, c.start, c.end, c.similarity, c.exact) for c in found]
+        result.stats[level] = stats
+    if "document" in by_level and "paragraph" in by_level:
+        doc_cluster_of = np.full(len(documents), -1, dtype=np.int64)
+        for i, c in enumerate(by_level["document"]):
+            doc_cluster_of[c.doc] = i
+        kept = [c for c in by_level["paragraph"] if not _explained_by_documents(c, doc_cluster_of)]
+        result.suppressed = len(by_level["paragraph"]) - len(kept)
+        by_level["paragraph"] = kept
+    level_rank = {lv: i for i, lv in enumerate(("document", "paragraph"))}
+    clusters = [c for lv in config.levels for c in by_level[lv]]
+    clusters.sort(key=lambda c: (int(c.doc[0]), int(c.start[0]), level_rank[c.level], int(c.end[0])))
+    result.clusters = clusters
+    return result
