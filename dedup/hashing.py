@@ -111,9 +111,12 @@ def fmix64(h):
 
 @njit(inline="always", cache=True)
 def fmix32(h):
-    """MurmurHash3's 32-bit finalizer on a uint32 (datasketch's affine32 pre-mix)."""
+    """MurmurHash3's 32-bit finalizer on a uint32 (datasketch's affine32 pre-mix).
+
+    numba widens uint32 products to 64 bits, so each product is truncated back explicitly.
+    """
     h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
+    h = np.uint32(h * np.uint32(0x85EBCA6B))
     h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
+    h = np.uint32(h * np.uint32(0xC2B2AE35))
+    return np.uint32(h ^ (h >> np.uint32(16)))

@@ -67,6 +67,10 @@ def build_report(
                 "similarity": _round(c.similarity),
                 "members": members,
                 "exact": c.exact,
+                "pairs": [
+                    [int(i), int(j), _round(sim)]
+                    for (i, j), sim in zip(c.edges.tolist(), c.edge_similarity.tolist(), strict=True)
+                ],
             }
         )
     total_chars = sum(len(d.text) for d in documents)

@@ -38,6 +38,8 @@ class Cluster:
     end: np.ndarray
     similarity: float  # lowest verified Jaccard among the pairs that joined the cluster
     exact: bool  # every member has the same normalized text
+    edges: np.ndarray  # (m, 2) member-index pairs that joined the cluster: exact copies or verified LSH pairs
+    edge_similarity: np.ndarray  # exact Jaccard of each edge
 
 
 @dataclass(slots=True)
@@ -167,7 +169,7 @@ def _verify(
 
 
 def _cluster_level(
-    documents: list[Document], units: _Units, config: ScanConfig, stats: LevelStats
+    level: str, documents: list[Document], units: _Units, config: ScanConfig, stats: LevelStats
 ) -> list[Cluster]:
     """Stages candidates -> verify -> cluster for one level."""
     i64 = np.empty(0, dtype=np.int64)
@@ -199,25 +201,31 @@ def _cluster_level(
     left = np.concatenate([dup, pairs[:, 0]])
     right = np.concatenate([rep_of[dup], pairs[:, 1]])
     weight = np.concatenate([np.ones(dup.size), sims])
-    clusters = []
     labels = np.full(n, -1, dtype=np.int64)
     groups = components(n, left, right)
     for gi, members in enumerate(groups):
         labels[members] = gi
-    lowest = np.ones(len(groups))
-    if left.size:
-        np.minimum.at(lowest, labels[left], weight)
+    position = np.zeros(n, dtype=np.int64)  # a unit's index among its cluster's sorted members
+    edge_order = np.argsort(labels[left], kind="stable")
+    edge_cuts = np.searchsorted(labels[left][edge_order], np.arange(len(groups) + 1))
+    clusters = []
     for gi, members in enumerate(groups):
-        order = np.lexsort((start[members], doc[members]))
-        m = members[order]
+        m = members[np.lexsort((start[members], doc[members]))]
+        position[m] = np.arange(m.size)
+        e = edge_order[edge_cuts[gi] : edge_cuts[gi + 1]]
+        a, b = position[left[e]], position[right[e]]
+        edges = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)
+        order = np.lexsort((edges[:, 1], edges[:, 0]))
         clusters.append(
             Cluster(
-                level="",
+                level=level,
                 doc=doc[m],
                 start=start[m],
                 end=end[m],
-                similarity=float(lowest[gi]),
+                similarity=float(weight[e].min()),
                 exact=bool(np.unique(group[m]).size == 1),
+                edges=edges[order],
+                edge_similarity=weight[e][order],
             )
         )
     return clusters
@@ -243,8 +251,7 @@ def scan_documents(
     by_level: dict[str, list[Cluster]] = {}
     for level in config.levels:
         stats = LevelStats()
-        found = _cluster_level(documents, acc.pop(level), config, stats)
-        by_level[level] = [Cluster(level, c.doc, c.start, c.end, c.similarity, c.exact) for c in found]
+        by_level[level] = _cluster_level(level, documents, acc.pop(level), config, stats)
         result.stats[level] = stats
     if "document" in by_level and "paragraph" in by_level:
         doc_cluster_of = np.full(len(documents), -1, dtype=np.int64)

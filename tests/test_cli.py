@@ -1,0 +1,164 @@
+"""`dedup scan` end to end: formats, determinism, and one clear line for every kind of bad input."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PARA = "The quick brown fox jumps over the lazy dog near the river bank today."
+OTHER = "Completely different words appear here so nothing should match at all ever."
+
+
+def _write(path: Path, data: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path.write_bytes(data)
+    return path
+
+
+def test_json_is_byte_identical_across_runs(cli, seeds_dir, tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert cli("scan", str(seeds_dir), "-f", "json", "-o", str(a))[0] == 0
+    assert cli("scan", str(seeds_dir), "-f", "json", "-o", str(b))[0] == 0
+    assert a.read_bytes() == b.read_bytes()
+    for method in ("classic", "oph"):
+        runs = {cli("scan", str(seeds_dir), "-f", "json", "--method", method)[1] for _ in range(2)}
+        assert len(runs) == 1
+
+
+def test_formats_carry_the_same_clusters(cli, seeds_dir):
+    code, out, _ = cli("scan", str(seeds_dir), "-f", "json")
+    report = json.loads(out)
+    clusters = report["clusters"]
+    code, out, _ = cli("scan", str(seeds_dir), "-f", "jsonl")
+    assert code == 0
+    assert [json.loads(line) for line in out.splitlines()] == clusters
+    code, out, _ = cli("scan", str(seeds_dir), "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == sum(len(c["members"]) for c in clusters)
+    assert [(int(r["cluster"]), r["doc"], int(r["start"]), int(r["end"]), r["text"]) for r in rows] == [
+        (c["id"], m["doc"], m["start"], m["end"], m["text"]) for c in clusters for m in c["members"]
+    ]
+    code, out, _ = cli("scan", str(seeds_dir))
+    assert code == 0
+    assert "15 clusters" in out and "This news has been read 7484 times!" in out
+
+
+def test_document_level_and_across_scope(cli, tmp_path):
+    body = "\n\n".join(f"{PARA} Paragraph number {i} adds its own words here." for i in range(6))
+    _write(tmp_path / "in" / "a.txt", body)
+    _write(tmp_path / "in" / "b.txt", body.replace("river", "creek", 1))
+    _write(tmp_path / "in" / "c.txt", OTHER)
+    code, out, _ = cli("scan", str(tmp_path / "in"), "-f", "json")
+    report = json.loads(out)
+    docs = [c for c in report["clusters"] if c["level"] == "document"]
+    assert len(docs) == 1
+    (cluster,) = docs
+    assert cluster["scope"] == "across" and [m["doc"] for m in cluster["members"]] == ["a.txt", "b.txt"]
+    assert 0.8 <= cluster["similarity"] < 1.0 and cluster["exact"] is False
+    # The shared paragraphs are explained by the document cluster and not repeated.
+    assert not [c for c in report["clusters"] if c["level"] == "paragraph"]
+    assert report["summary"]["suppressed_paragraph_clusters"] > 0
+    code, out, _ = cli("scan", str(tmp_path / "in"), "-f", "json", "--level", "paragraph")
+    paragraphs = json.loads(out)["clusters"]
+    assert paragraphs and all(c["level"] == "paragraph" and c["scope"] == "across" for c in paragraphs)
+
+
+def test_jsonl_ids_stdin_and_empty_documents(cli, tmp_path, monkeypatch):
+    lines = [{"id": "x1", "text": PARA}, {"id": "x2", "text": ""}, {"id": "x3", "text": PARA}]
+    data = "\n".join(json.dumps(r) for r in lines) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data.encode())))
+    code, out, _ = cli("scan", "-", "--id-field", "id", "-f", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert [d["id"] for d in report["documents"]] == ["x1", "x2", "x3"]
+    assert report["documents"][1]["chars"] == 0 and report["summary"]["empty_documents"] == 1
+    (cluster,) = [c for c in report["clusters"] if c["level"] == "document"]
+    assert [m["doc"] for m in cluster["members"]] == ["x1", "x3"]
+    path = _write(tmp_path / "d.jsonl", data)
+    report = json.loads(cli("scan", str(path), "-f", "json")[1])
+    assert [d["id"] for d in report["documents"]] == ["d.jsonl:1", "d.jsonl:2", "d.jsonl:3"]
+
+
+BAD_CASES = {
+    "missing": (None, "no such file or directory"),
+    "binary.txt": (b"abc\x00def", "binary file"),
+    "latin1.txt": ("first line\nsecond caf\xe9 line\n".encode("latin-1"), "invalid UTF-8"),
+    "malformed.jsonl": ('{"text": "ok one two three four"}\n{"text": broken\n', "malformed.jsonl:2"),
+    "nofield.jsonl": ('{"body": "no text here"}\n', "missing text field 'text'"),
+    "notstring.jsonl": ('{"text": 42}\n', "not a string"),
+    "bad.txt.gz": (b"\x1f\x8bnot really gzip", "gzip"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CASES))
+def test_bad_input_is_one_line_exit_2_and_no_report(cli, tmp_path, name):
+    data, needle = BAD_CASES[name]
+    path = tmp_path / name if data is None else _write(tmp_path / name, data)
+    good = _write(tmp_path / "good.txt", PARA)
+    out_file = tmp_path / "report.json"
+    code, out, err = cli("scan", str(good), str(path), "-f", "json", "-o", str(out_file))
+    assert code == 2
+    assert out == ""
+    assert not out_file.exists()
+    assert len(err.strip().splitlines()) == 1
+    assert name in err and needle in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CASES))
+def test_skip_bad_warns_and_accounts_for_every_input(cli, tmp_path, name):
+    data, needle = BAD_CASES[name]
+    path = tmp_path / name if data is None else _write(tmp_path / name, data)
+    good = _write(tmp_path / "good.txt", PARA)
+    code, out, err = cli("scan", str(good), str(path), "-f", "json", "--skip-bad")
+    assert code == 0
+    report = json.loads(out)
+    assert "good.txt" in [d["id"] for d in report["documents"]]
+    summary = report["summary"]
+    assert summary["skipped"] == len(summary["skipped_inputs"]) >= 1
+    assert any(name in s["source"] for s in summary["skipped_inputs"])
+    assert "warning" in err and needle in err
+
+
+def test_bad_options_are_usage_errors(cli, seeds_dir):
+    for args in (
+        ["--threshold", "1.5"],
+        ["--format", "xml"],
+        ["--level", "sentence"],
+        ["--method", "nope"],
+        ["--ngram", "0"],
+    ):
+        code, out, err = cli("scan", str(seeds_dir), *args)
+        assert code == 2, args
+        assert out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_gzip_and_folder_recursion(cli, tmp_path):
+    _write(tmp_path / "in" / "sub" / "a.txt.gz", gzip.compress(PARA.encode()))
+    _write(tmp_path / "in" / "b.md", PARA)
+    report = json.loads(cli("scan", str(tmp_path / "in"), "-f", "json")[1])
+    assert [d["id"] for d in report["documents"]] == ["b.md", "sub/a.txt.gz"]
+    assert report["clusters"][0]["level"] == "document"
+
+
+@pytest.mark.slow
+def test_console_script_runs_and_fails_cleanly(tmp_path, seeds_dir):
+    exe = Path(sys.executable).parent / "dedup"
+    done = subprocess.run(
+        [str(exe), "scan", str(seeds_dir), "-f", "json"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and json.loads(done.stdout)["summary"]["clusters"] == 15
+    done = subprocess.run(
+        [str(exe), "scan", str(tmp_path / "nope")], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0 and "no such file or directory" in done.stderr

@@ -1,0 +1,114 @@
+"""MinHash: bitwise interoperability with datasketch, and the accuracy of both methods."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xxhash
+from datasketch import MinHash, MinHashLSH
+
+import dedup
+from dedup.shingle import shingle_hash64
+from dedup.text import tokenize_batch
+
+SEEDS = sorted((Path(__file__).resolve().parent.parent / "seeds").iterdir())
+TEXTS = [p.read_text(encoding="utf-8") for p in SEEDS] + [
+    "one two three",
+    "Ünïcode ﬁne ＦＵＬＬ width’s test here",
+]
+
+
+def test_token_hash_is_xxh64_of_normalized_token():
+    tk = tokenize_batch(TEXTS)
+    compact = tk.compact.tobytes()
+    for i in range(tk.hash.size):
+        token = compact[tk.cstart[i] : tk.cend[i]]
+        assert int(tk.hash[i]) == xxhash.xxh64_intdigest(token)
+
+
+@pytest.mark.parametrize("num_perm", [128, 256])
+@pytest.mark.parametrize("seed", [1, 7])
+@pytest.mark.parametrize("ngram", [5, 3])
+def test_classic_equals_datasketch_affine32_bitwise(num_perm, seed, ngram):
+    ours = dedup.signatures(TEXTS, num_perm=num_perm, ngram=ngram, seed=seed)
+    for row, text in zip(ours, TEXTS, strict=True):
+        m = MinHash(num_perm=num_perm, seed=seed, scheme="affine32", hashfunc=dedup.shingle_hash32)
+        for shingle in dedup.shingle_strings(dedup.tokens(text), ngram):
+            m.update(shingle)
+        assert m.hashvalues.dtype == np.uint32
+        np.testing.assert_array_equal(row, m.hashvalues)
+
+
+def test_shingle_hash32_accepts_bytes_and_matches_64bit_hash():
+    shingle = "work with them as allies"
+    assert dedup.shingle_hash32(shingle.encode()) == dedup.shingle_hash32(shingle)
+    assert dedup.shingle_hash32(shingle) == shingle_hash64(shingle.split(" ")) & 0xFFFFFFFF
+
+
+def test_lean_minhash_works_in_datasketch_lsh():
+    texts = [TEXTS[1], TEXTS[1] + " And one more closing sentence here.", TEXTS[0]]
+    sigs = dedup.signatures(texts)
+    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    for i, sig in enumerate(sigs):
+        lsh.insert(f"d{i}", dedup.to_lean_minhash(sig))
+    assert sorted(lsh.query(dedup.to_lean_minhash(sigs[0]))) == ["d0", "d1"]
+    lean = dedup.to_lean_minhash(sigs[0])
+    assert lean.scheme == "affine32" and lean.jaccard(dedup.to_lean_minhash(sigs[1])) > 0.8
+
+
+def _pairs_with_jaccard(
+    rng: np.random.Generator, n_pairs: int, size: int
+) -> tuple[list[str], list[str], np.ndarray]:
+    """Pairs of texts over distinct random words: exact Jaccard is known from the construction.
+
+    With ngram=1 every word is one shingle, so sharing `s` of `size` words gives J = s / (2*size - s).
+    """
+    a_texts, b_texts, truth = [], [], []
+    for p in range(n_pairs):
+        shared = int(rng.integers(0, size + 1))
+        words = [f"w{p}x{i}" for i in range(2 * size - shared)]
+        a = words[:size]
+        b = words[:shared] + words[size:]
+        a_texts.append(" ".join(a))
+        b_texts.append(" ".join(b))
+        truth.append(shared / (2 * size - shared))
+    return a_texts, b_texts, np.array(truth)
+
+
+@pytest.mark.parametrize("size", [400, 20])
+def test_oph_accuracy_close_to_classic(size):
+    """OPH's densified estimate is as accurate as classic k-permutation MinHash (fixed seed).
+
+    Long units: RMSE within 10% of classic's. Short units (fewer shingles than bins, where
+    densification does the work): within 20%. Both near the theoretical sqrt(J(1-J)/k).
+    """
+    rng = np.random.default_rng(1234)
+    a, b, truth = _pairs_with_jaccard(rng, 400, size)
+    k = 128
+    rmse = {}
+    for method in ("classic", "oph"):
+        sa = dedup.signatures(a, num_perm=k, ngram=1, method=method)
+        sb = dedup.signatures(b, num_perm=k, ngram=1, method=method)
+        est = (sa == sb).mean(axis=1)
+        assert np.all((est >= 0) & (est <= 1))
+        rmse[method] = float(np.sqrt(np.mean((est - truth) ** 2)))
+    theory = float(np.sqrt(np.mean(truth * (1 - truth) / k)))
+    assert rmse["classic"] < 1.3 * theory
+    assert rmse["oph"] <= (1.1 if size >= 200 else 1.2) * rmse["classic"]
+
+
+def test_oph_densification_fills_every_bin():
+    sig = dedup.signatures(["alpha beta gamma delta epsilon zeta"], num_perm=256, ngram=1, method="oph")
+    # Six shingles, 256 bins: every bin borrowed one of at most six values.
+    assert np.unique(sig).size <= 6
+    assert not np.any(sig == np.uint32(0xFFFFFFFF))
+
+
+def test_signatures_validate_arguments():
+    with pytest.raises(dedup.DedupError):
+        dedup.signatures(["x"], method="nope")
+    with pytest.raises(dedup.DedupError):
+        dedup.signatures(["x"], num_perm=0)
+    assert dedup.signatures([], num_perm=64).shape == (0, 64)

@@ -1,0 +1,116 @@
+"""What `dedup scan seeds/` must find, with offsets computed independently from the raw files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+SEED_IDS = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "seeds").iterdir())
+
+
+def _line_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, line) of every line split on "\\n" (the seeds use plain LF line ends)."""
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line), line))
+        pos += len(line) + 1
+    return spans
+
+
+@pytest.fixture(scope="module")
+def report(seeds_dir):
+    from dedup.cli import run
+
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert run(["scan", str(seeds_dir), "--format", "json"]) == 0
+    return json.loads(buf.getvalue())
+
+
+def _clusters_of(report, doc_prefix):
+    return [c for c in report["clusters"] if all(m["doc"].startswith(doc_prefix) for m in c["members"])]
+
+
+def test_documents_listed_in_order(report, seeds_dir):
+    assert [d["id"] for d in report["documents"]] == SEED_IDS
+    for d in report["documents"]:
+        assert d["chars"] == len((seeds_dir / d["id"]).read_text(encoding="utf-8"))
+
+
+def test_001_wire_story_twice_gives_twelve_paragraph_clusters(report, seeds_dir):
+    doc = SEED_IDS[1]
+    text = (seeds_dir / doc).read_text(encoding="utf-8")
+    lines = _line_spans(text)
+    assert lines[0][2] == "AFP, Moscow :" and len(lines) == 25
+    expected = [[lines[i][:2], lines[i + 12][:2]] for i in range(1, 13)]
+    found = _clusters_of(report, "001_")
+    assert len(found) == 12
+    for cluster, (first, second) in zip(found, expected, strict=True):
+        assert cluster["level"] == "paragraph"
+        assert cluster["scope"] == "within"
+        assert cluster["similarity"] == 1.0
+        assert [(m["start"], m["end"]) for m in cluster["members"]] == [first, second]
+        for m in cluster["members"]:
+            assert m["text"] == text[m["start"] : m["end"]]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "line"),
+    [
+        ("002_", "This news has been read 7484 times!"),
+        ("003_", "Shoigu: Russia’s defense Ministry has begun cooperation with the armed forces of France"),
+        ("004_", "Russian warships launch rockets on ISIS in Syria: Vladimir Putin"),
+    ],
+)
+def test_repeated_lines(report, seeds_dir, prefix, line):
+    doc = next(i for i in SEED_IDS if i.startswith(prefix))
+    text = (seeds_dir / doc).read_text(encoding="utf-8")
+    expected = [(s, e) for s, e, body in _line_spans(text) if body == line]
+    assert len(expected) == 2
+    found = _clusters_of(report, prefix)
+    assert len(found) == 1
+    (cluster,) = found
+    assert cluster["scope"] == "within" and cluster["similarity"] == 1.0 and cluster["exact"] is True
+    assert [(m["start"], m["end"]) for m in cluster["members"]] == expected
+
+
+def test_000_has_no_cluster_and_no_document_clusters(report):
+    assert not any(m["doc"].startswith("000_") for c in report["clusters"] for m in c["members"])
+    assert not [c for c in report["clusters"] if c["level"] == "document"]
+    assert report["summary"]["clusters"] == 15 == len(report["clusters"])
+
+
+def test_summary_counts_duplicated_characters(report, seeds_dir):
+    # Second copies: the 12 repeated paragraphs of 001 and one line each in 002, 003 and 004.
+    expected = sum(len(c["members"][1]["text"]) for c in report["clusters"])
+    assert report["summary"]["duplicated_chars"] == expected
+    total = sum(len((seeds_dir / i).read_text(encoding="utf-8")) for i in SEED_IDS)
+    assert report["summary"]["total_chars"] == total
+
+
+def test_clusters_sorted_by_first_member(report):
+    order = {d: i for i, d in enumerate(SEED_IDS)}
+    keys = [(order[c["members"][0]["doc"]], c["members"][0]["start"]) for c in report["clusters"]]
+    assert keys == sorted(keys)
+    assert [c["id"] for c in report["clusters"]] == list(range(len(keys)))
+    for c in report["clusters"]:
+        members = [(order[m["doc"]], m["start"]) for m in c["members"]]
+        assert members == sorted(members)
+
+
+def test_schema_key_order(report):
+    assert list(report)[:5] == ["dedup_report", "params", "documents", "clusters", "summary"]
+    assert report["dedup_report"] == 1
+    for c in report["clusters"]:
+        assert list(c)[:5] == ["id", "level", "scope", "similarity", "members"]
+        for m in c["members"]:
+            assert list(m) == ["doc", "start", "end", "text"]
+    assert list(report["summary"])[:3] == ["documents", "clusters", "duplicated_chars"]
+    p = report["params"]
+    assert (p["threshold"], p["ngram"], p["num_perm"], p["min_words"]) == (0.8, 5, 128, 5)
+    assert p["bands"] * p["rows"] <= p["num_perm"]
