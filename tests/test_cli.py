@@ -58,6 +58,7 @@ def test_document_level_and_across_scope(cli, tmp_path):
     _write(tmp_path / "in" / "b.txt", body.replace("river", "creek", 1))
     _write(tmp_path / "in" / "c.txt", OTHER)
     code, out, _ = cli("scan", str(tmp_path / "in"), "-f", "json")
+    assert code == 0
     report = json.loads(out)
     docs = [c for c in report["clusters"] if c["level"] == "document"]
     assert len(docs) == 1
@@ -67,7 +68,7 @@ def test_document_level_and_across_scope(cli, tmp_path):
     # The shared paragraphs are explained by the document cluster and not repeated.
     assert not [c for c in report["clusters"] if c["level"] == "paragraph"]
     assert report["summary"]["suppressed_paragraph_clusters"] > 0
-    code, out, _ = cli("scan", str(tmp_path / "in"), "-f", "json", "--level", "paragraph")
+    _, out, _ = cli("scan", str(tmp_path / "in"), "-f", "json", "--level", "paragraph")
     paragraphs = json.loads(out)["clusters"]
     assert paragraphs and all(c["level"] == "paragraph" and c["scope"] == "across" for c in paragraphs)
 

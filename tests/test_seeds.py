@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
 import pytest
+
+from dedup.cli import run
 
 SEED_IDS = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "seeds").iterdir())
 
@@ -21,11 +25,6 @@ def _line_spans(text: str) -> list[tuple[int, int, str]]:
 
 @pytest.fixture(scope="module")
 def report(seeds_dir):
-    from dedup.cli import run
-
-    import contextlib
-    import io
-
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert run(["scan", str(seeds_dir), "--format", "json"]) == 0
