@@ -163,3 +163,15 @@ def test_console_script_runs_and_fails_cleanly(tmp_path, seeds_dir):
     )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().count("\n") == 0 and "no such file or directory" in done.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
+def test_unreadable_file_even_as_root(cli, tmp_path):
+    """/proc/self/mem opens but fails on read (EIO) for every user, root included."""
+    good = _write(tmp_path / "good.txt", PARA)
+    code, out, err = cli("scan", str(good), "/proc/self/mem", "-f", "json")
+    assert code == 2 and out == ""
+    assert err.strip() == "dedup: error: /proc/self/mem: Input/output error"
+    code, out, err = cli("scan", str(good), "/proc/self/mem", "-f", "json", "--skip-bad")
+    assert code == 0
+    assert json.loads(out)["summary"]["skipped_inputs"] == [{"source": "/proc/self/mem", "reason": "Input/output error"}]
