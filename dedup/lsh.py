@@ -1,7 +1,8 @@
 """LSH banding: choose (bands, rows), hash each band of each signature, pair units by sorting keys.
 
 Bands are chosen for recall, not for datasketch's balanced error: a pair 0.05 above the threshold
-must become a candidate with probability >= 0.99, because verification removes false positives
+(or halfway to 1 when the threshold is above 0.9, so the promise never degenerates to "identical
+sets only") must become a candidate with probability >= 0.99, because verification removes false positives
 exactly while a missed candidate is lost for good. Among the layouts that meet that, the one with
 the fewest expected false candidates below the threshold wins.
 
@@ -29,8 +30,8 @@ def candidate_probability(similarity: float | np.ndarray, bands: int, rows: int)
 
 
 def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) with bands*rows <= num_perm meeting the recall target at threshold + margin."""
-    target_sim = min(1.0, threshold + RECALL_MARGIN)
+    """(bands, rows) with bands*rows <= num_perm meeting the recall target at min(t + margin, (1 + t) / 2)."""
+    target_sim = min(threshold + RECALL_MARGIN, (1.0 + threshold) / 2)
     below = np.linspace(0.0, threshold, 201)
     best: tuple[float, int, int] | None = None
     for rows in range(1, num_perm + 1):

@@ -125,5 +125,11 @@ def to_lean_minhash(signature: np.ndarray, seed: int = 1):
 
 
 def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
-    """Fraction of equal slots: the MinHash estimate of Jaccard similarity."""
-    return float(np.count_nonzero(np.asarray(sig_a) == np.asarray(sig_b))) / len(sig_a)
+    """Fraction of equal slots: the MinHash estimate of Jaccard similarity.
+
+    Two empty sketches (all slots unset) estimate 0, as exact Jaccard of two empty sets is 0 here.
+    """
+    a, b = np.asarray(sig_a), np.asarray(sig_b)
+    if np.all(a == EMPTY) and np.all(b == EMPTY):
+        return 0.0
+    return float(np.count_nonzero(a == b)) / len(a)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def sample_words(n: int, rng: np.random.Generator, vocab_size: int = 20_000) -> 
 
 
 def render(words: list[str], rng: np.random.Generator) -> str:
-    """Lay words out as prose: sentences with capitals and punctuation, paragraphs of 40-80 words.
+    """Lay words out as prose: sentences with capitals and punctuation, paragraphs of about 40-80 words.
 
     Only case and punctuation attached to words change, so the normalized tokens are exactly `words`
     whatever the layout: two renderings of the same words are exact duplicates after normalization.
@@ -71,12 +72,15 @@ def render(words: list[str], rng: np.random.Generator) -> str:
         out[n - 1] += "."
     mids = np.flatnonzero(rng.random(n) < 0.06)
     for i, mark in zip(mids.tolist(), rng.choice(_MID_MARKS, mids.size).tolist(), strict=True):
-        if not out[i][-1].isalpha():
-            continue
-        out[i] += mark
-    cuts = np.cumsum(rng.integers(40, 81, size=n // 40 + 2))
-    cuts = [0, *cuts[cuts < n].tolist(), n]
-    return "\n\n".join(" ".join(out[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a)
+        if out[i][-1].isalpha():  # no comma after a full stop
+            out[i] += mark
+    cuts, goal = [0], int(rng.integers(40, 81))
+    for e in ends.tolist():  # paragraphs end where a sentence ends, once long enough
+        if e - cuts[-1] >= goal and n - e >= 20:
+            cuts.append(e)
+            goal = int(rng.integers(40, 81))
+    cuts.append(n)
+    return "\n\n".join(" ".join(out[a:b]) for a, b in pairwise(cuts) if b > a)
 
 
 def words_of(text: str) -> list[str]:
@@ -113,11 +117,13 @@ def edit_words(text: str, n_edits: int, rng: np.random.Generator, vocab_size: in
 def edits_for(jaccard: float, n_words: int, ngram: int = 5) -> int:
     """Edits that bring a copy of an n_words text to about this Jaccard of ngram shingles.
 
-    k separated edits keep S - ngram*k of S shingles and add ngram*k new ones, so
-    J = (S - ngram*k) / (S + ngram*k); solved for k.
+    k edits at random places each break the ngram shingles covering them; overlapping damage
+    leaves a fraction x = exp(-ngram*k/S) of the S shingles intact, and the copy gains about as many
+    new ones as were lost, so J = x / (2 - x); solved for k.
     """
     shingles = max(1, n_words - ngram + 1)
-    return round(shingles * (1.0 - jaccard) / (ngram * (1.0 + jaccard)))
+    kept = 2.0 * jaccard / (1.0 + jaccard)
+    return max(0, round(-shingles / ngram * float(np.log(kept))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +135,10 @@ class Corpus:
     planted: list[tuple[int, int]]  # (i, j), i < j: text j was derived from text i
 
     def documents(self) -> list[Document]:
-        return [Document(id=i, text=t, source=f"synth:{i}") for i, t in zip(self.ids, self.texts, strict=True)]
+        """The texts as scan input; `source` names the generator so a report never looks like real files."""
+        return [
+            Document(id=i, text=t, source=f"synth:{i}") for i, t in zip(self.ids, self.texts, strict=True)
+        ]
 
 
 def make_corpus(

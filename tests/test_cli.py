@@ -174,4 +174,6 @@ def test_unreadable_file_even_as_root(cli, tmp_path):
     assert err.strip() == "dedup: error: /proc/self/mem: Input/output error"
     code, out, err = cli("scan", str(good), "/proc/self/mem", "-f", "json", "--skip-bad")
     assert code == 0
-    assert json.loads(out)["summary"]["skipped_inputs"] == [{"source": "/proc/self/mem", "reason": "Input/output error"}]
+    assert json.loads(out)["summary"]["skipped_inputs"] == [
+        {"source": "/proc/self/mem", "reason": "Input/output error"}
+    ]

@@ -8,12 +8,15 @@ import pytest
 from dedup.lsh import MAX_BUCKET_PAIRS, candidate_pairs, candidate_probability, optimal_bands
 
 
-@pytest.mark.parametrize("threshold", [0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
+@pytest.mark.parametrize("threshold", [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0])
 @pytest.mark.parametrize("num_perm", [64, 128, 256])
 def test_bands_meet_recall_target(threshold, num_perm):
     b, r = optimal_bands(threshold, num_perm)
     assert b * r <= num_perm
-    assert candidate_probability(min(1.0, threshold + 0.05), b, r) >= 0.99
+    target = min(threshold + 0.05, (1 + threshold) / 2)
+    assert candidate_probability(target, b, r) >= 0.99
+    if threshold < 1.0:  # never the degenerate one-band layout that only catches identical sets
+        assert candidate_probability((1 + threshold) / 2, b, r) >= 0.99
 
 
 def test_default_layout_beats_datasketch_recall_at_085():

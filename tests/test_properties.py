@@ -1,0 +1,284 @@
+"""Property tests: invariants that must hold for any input, not just the inputs someone thought of.
+
+The numba kernels re-implement in bytes what the plain-Python reference does in characters, and
+the scan relies on several stages agreeing on line numbers and token ranges; hypothesis searches
+the unicode corners (surrogates, combining marks, exotic line breaks) where they could drift apart.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from fractions import Fraction
+from unittest import mock
+
+import numpy as np
+import xxhash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dedup
+from dedup import ScanConfig, estimate_jaccard, signatures
+from dedup.model import Document
+from dedup.scan import Cluster, scan_documents
+from dedup.segment import paragraphs
+from dedup.text import LINE_BREAKS, tokenize_batch
+from dedup.verify import jaccard
+
+# Characters where normalization, classification or line counting is easy to get wrong.
+TRICKY = (
+    "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\x1f\t \u00a0\u3000"  # line breaks and spaces
+    "'’‘ʼ`´′\u00ad\u200b\u200c\u200d\u2060\ufeff"  # apostrophes and format characters (deleted)
+    '-—.,;:!?"()[]/\\…«»'  # punctuation
+    "\u0301\u0308\u0327\u20dd\u093f"  # combining marks
+    "ﬁﬃＡｂ１²½ⅫİßẞΣσςǅ"  # NFKC and casefold changes
+    "\u1100\u1161\u11a8가ｶﾞ"  # Hangul jamo / half-width kana that compose under NFKC
+    "😀👍🏽\U0001d400\U0001d7ce\U00020000\U000e0041\U000e0100\U00040000\U0010fffd\ufffd\x00"  # beyond the BMP
+)
+CHARS = st.one_of(
+    st.characters(codec=None),
+    st.characters(codec=None, min_codepoint=0xD800, max_codepoint=0xDFFF),  # lone surrogates
+    st.sampled_from(TRICKY),
+    st.sampled_from("abcdeé"),
+)
+TEXT = st.text(CHARS, max_size=120)
+WORDS = ["alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta", "iota", "kappa", "lam", "mu"]
+WORDY = st.lists(st.sampled_from(WORDS), max_size=40).map(" ".join)
+ANY_TEXT = st.one_of(TEXT, WORDY)
+BREAKS = set(LINE_BREAKS) | {"\r"}
+
+
+def token_strings(texts: list[str]) -> list[list[str]]:
+    """What the numba tokenizer emits per document, decoded back to str."""
+    tk = tokenize_batch(texts)
+    compact = tk.compact.tobytes()
+    out = []
+    for d in range(len(texts)):
+        a, b = int(tk.doc_start[d]), int(tk.doc_start[d + 1])
+        out.append([compact[tk.cstart[i] : tk.cend[i]].decode("utf-8", "surrogatepass") for i in range(a, b)])
+    return out
+
+
+# --- tokenizer and segmenter --------------------------------------------------------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(TEXT, min_size=1, max_size=4))
+def test_numba_tokenizer_matches_the_reference(texts: list[str]) -> None:
+    tk = tokenize_batch(texts)
+    compact = tk.compact.tobytes()
+    for d, text in enumerate(texts):
+        expected = dedup.tokens(text)
+        a, b = int(tk.doc_start[d]), int(tk.doc_start[d + 1])
+        assert b - a == len(expected)
+        for i, tok in zip(range(a, b), expected, strict=True):
+            raw = compact[tk.cstart[i] : tk.cend[i]]
+            assert raw.decode("utf-8", "surrogatepass") == tok
+            assert int(tk.hash[i]) == xxhash.xxh64_intdigest(raw)
+        if expected:
+            # Exact-duplicate keys hash this slice: the normalized tokens joined by single spaces.
+            joined = compact[tk.cstart[a] : tk.cend[b - 1]]
+            assert joined == " ".join(expected).encode("utf-8", "surrogatepass")
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT)
+def test_token_line_numbers_match_splitlines(text: str) -> None:
+    tk = tokenize_batch([text])
+    lines = text.splitlines()
+    toks = token_strings([text])[0]
+    by_line: dict[int, list[str]] = defaultdict(list)
+    for tok, line in zip(toks, tk.line.tolist(), strict=True):
+        by_line[line].append(tok)
+    assert all(0 <= line < len(lines) for line in by_line)
+    for number, line in enumerate(lines):
+        assert by_line.get(number, []) == dedup.tokens(line)
+    # Every line holding tokens is a paragraph unit, so no token is lost to the paragraph level.
+    par_lines, _, _ = paragraphs(text)
+    assert set(by_line) <= set(par_lines.tolist())
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT)
+def test_paragraph_spans_are_exact(text: str) -> None:
+    lines = text.splitlines()
+    par_lines, starts, ends = paragraphs(text)
+    assert list(par_lines) == sorted(set(par_lines.tolist()))
+    for number, start, end in zip(par_lines.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        span = text[start:end]
+        assert span == span.strip() != ""
+        assert not BREAKS & set(span)
+        assert span == lines[number].strip()
+    assert set(par_lines.tolist()) == {i for i, line in enumerate(lines) if line.strip()}
+
+
+# --- signatures and similarity ------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(ANY_TEXT, min_size=1, max_size=8), st.sampled_from(["classic", "oph"]), st.randoms())
+def test_signatures_are_deterministic_per_text(texts: list[str], method: str, rnd: random.Random) -> None:
+    whole = signatures(texts, method=method)
+    assert whole.shape == (len(texts), 128) and whole.dtype == np.uint32
+    assert np.array_equal(whole, signatures(texts, method=method))
+    order = list(range(len(texts)))
+    rnd.shuffle(order)
+    assert np.array_equal(signatures([texts[i] for i in order], method=method), whole[order])
+    singles = np.vstack([signatures([t], method=method) for t in texts])
+    assert np.array_equal(singles, whole)
+    with mock.patch.object(dedup, "_BATCH", 3):  # rows must not depend on where batches are cut
+        assert np.array_equal(signatures(texts, method=method), whole)
+    for t, row in zip(texts, whole, strict=True):
+        if not dedup.tokens(t):
+            assert np.all(row == 0xFFFFFFFF)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ANY_TEXT, ANY_TEXT, st.sampled_from(["classic", "oph"]), st.integers(1, 6))
+def test_minhash_estimate_is_a_similarity(a: str, b: str, method: str, ngram: int) -> None:
+    sa, sb = signatures([a, b], method=method, ngram=ngram)
+    est = estimate_jaccard(sa, sb)
+    assert 0.0 <= est <= 1.0
+    assert est == estimate_jaccard(sb, sa)
+    if not dedup.tokens(a):  # an empty set is similar to nothing, itself included (as exact Jaccard says)
+        assert estimate_jaccard(sa, sa) == 0.0
+        return
+    assert estimate_jaccard(sa, sa) == 1.0
+    assert estimate_jaccard(sa, signatures([a], method=method, ngram=ngram)[0]) == 1.0
+    if dedup.tokens(a) == dedup.tokens(b):
+        assert est == 1.0
+
+
+HASHES = st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 20), max_size=60).map(
+    lambda xs: np.array(xs, dtype=np.uint64)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(HASHES, HASHES)
+def test_exact_jaccard_is_a_similarity(a: np.ndarray, b: np.ndarray) -> None:
+    j = jaccard(a, b)
+    assert 0.0 <= j <= 1.0
+    assert j == jaccard(b, a)
+    sa, sb = set(a.tolist()), set(b.tolist())
+    assert j == (len(sa & sb) / len(sa | sb) if sa | sb else 0.0)
+    if a.size:
+        assert jaccard(a, a) == 1.0
+        assert jaccard(a, a[::-1].copy()) == 1.0
+
+
+# --- the whole scan ------------------------------------------------------------------------------------
+
+
+@st.composite
+def corpora(draw: st.DrawFn) -> list[str]:
+    """A few documents derived from a few base texts, so exact and near copies are common."""
+    bases = draw(st.lists(st.lists(st.sampled_from(WORDS), max_size=30), min_size=1, max_size=4))
+    rnd = draw(st.randoms(use_true_random=False))
+    docs = []
+    for _ in range(draw(st.integers(0, 9))):
+        words = list(rnd.choice(bases))
+        for _ in range(rnd.choice([0, 0, 1, 2, 5])):
+            if words:
+                k = rnd.randrange(len(words))
+                words[k : k + rnd.choice([0, 1])] = [rnd.choice(WORDS)] * rnd.choice([0, 1])
+        text = ""
+        for w in words:
+            text += (w.upper() if rnd.random() < 0.1 else w) + rnd.choice(
+                [" ", " ", " ", ", ", ". ", "\n", "\n\n"]
+            )
+        docs.append(rnd.choice(["", "  ", "\n"]) + text)
+    return docs
+
+
+def scan(texts: list[str], config: ScanConfig) -> list[Cluster]:
+    docs = [Document(id=f"d{i}", text=t, source="prop") for i, t in enumerate(texts)]
+    return scan_documents(docs, config).clusters
+
+
+def described(clusters: list[Cluster], ids: list[str]) -> set[tuple[object, ...]]:
+    """A cluster independent of document order: its members by id, its similarity and exactness."""
+    return {
+        (
+            c.level,
+            frozenset(zip([ids[d] for d in c.doc.tolist()], c.start.tolist(), c.end.tolist(), strict=True)),
+            round(c.similarity, 12),
+            c.exact,
+        )
+        for c in clusters
+    }
+
+
+CONFIGS = st.builds(
+    ScanConfig,
+    threshold=st.sampled_from([0.3, 0.5, 0.8, 1.0]),
+    ngram=st.integers(1, 5),
+    min_words=st.integers(1, 5),
+    method=st.sampled_from(["classic", "oph"]),
+    levels=st.sampled_from([("document",), ("paragraph",), ("document", "paragraph")]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(corpora(), CONFIGS, st.randoms())
+def test_scan_is_deterministic_and_ignores_document_order(
+    texts: list[str], config: ScanConfig, rnd: random.Random
+) -> None:
+    first = scan(texts, config)
+    again = scan(texts, config)
+    assert len(first) == len(again)
+    for a, b in zip(first, again, strict=True):
+        assert a.level == b.level and a.similarity == b.similarity and a.exact == b.exact
+        for name in ("doc", "start", "end", "edges", "edge_similarity"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    ids = [f"d{i}" for i in range(len(texts))]
+    order = list(range(len(texts)))
+    rnd.shuffle(order)
+    shuffled = scan([texts[i] for i in order], config)
+    assert described(shuffled, [ids[i] for i in order]) == described(first, ids)
+
+
+def units(texts: list[str], level: str) -> list[tuple[tuple[int, int], str]]:
+    """((doc, start), text) of each unit, found with str methods rather than dedup.segment."""
+    out = []
+    for d, text in enumerate(texts):
+        if level == "document":
+            out.append(((d, len(text) - len(text.lstrip()) if text.strip() else 0), text))
+            continue
+        pos = 0
+        for line in text.splitlines(keepends=True):
+            if line.strip():
+                out.append(((d, pos + line.index(line.strip())), line))
+            pos += len(line)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(corpora(), CONFIGS.filter(lambda c: len(c.levels) == 1))
+def test_scan_edges_are_verified_and_identical_sets_always_cluster(
+    texts: list[str], config: ScanConfig
+) -> None:
+    """Verification is exact, so every edge is a true pair; and units with identical shingle sets
+    have identical signatures, hence identical band keys: LSH cannot miss them at any threshold."""
+    level = config.levels[0]
+    sets: dict[tuple[int, int], frozenset[str]] = {}
+    for key, text in units(texts, level):
+        toks = dedup.tokens(text)
+        if len(toks) >= config.min_words:
+            sets[key] = frozenset(dedup.shingle_strings(toks, config.ngram))
+    label: dict[tuple[int, int], int] = {}
+    for ci, c in enumerate(scan(texts, config)):
+        members = list(zip(c.doc.tolist(), c.start.tolist(), strict=True))
+        for k in members:
+            assert k in sets and k not in label
+            label[k] = ci
+        for (a, b), sim in zip(c.edges.tolist(), c.edge_similarity.tolist(), strict=True):
+            sa, sb = sets[members[a]], sets[members[b]]
+            exact = Fraction(len(sa & sb), len(sa | sb))
+            assert exact >= Fraction(str(config.threshold))
+            assert abs(sim - float(exact)) <= 1e-9
+    keys = list(sets)
+    for x, kx in enumerate(keys):
+        for ky in keys[x + 1 :]:
+            if sets[kx] == sets[ky]:
+                assert kx in label and label[kx] == label.get(ky), (kx, ky)
