@@ -27,17 +27,10 @@ def rotl64(x, r):
 
 
 @njit(inline="always", cache=True)
-def _read64(buf, i):
+def _read_le(buf, i, nbytes):
+    """Little-endian unsigned integer from nbytes bytes (byte by byte: buffers need not be aligned)."""
     v = U64(0)
-    for k in range(8):
-        v |= U64(buf[i + k]) << U64(8 * k)
-    return v
-
-
-@njit(inline="always", cache=True)
-def _read32(buf, i):
-    v = U64(0)
-    for k in range(4):
+    for k in range(nbytes):
         v |= U64(buf[i + k]) << U64(8 * k)
     return v
 
@@ -67,10 +60,10 @@ def xxh64(buf, start, end, seed):
         v4 = seed - P64_1
         limit = end - 32
         while i <= limit:
-            v1 = _round(v1, _read64(buf, i))
-            v2 = _round(v2, _read64(buf, i + 8))
-            v3 = _round(v3, _read64(buf, i + 16))
-            v4 = _round(v4, _read64(buf, i + 24))
+            v1 = _round(v1, _read_le(buf, i, 8))
+            v2 = _round(v2, _read_le(buf, i + 8, 8))
+            v3 = _round(v3, _read_le(buf, i + 16, 8))
+            v4 = _round(v4, _read_le(buf, i + 24, 8))
             i += 32
         h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18)
         h = _merge(h, v1)
@@ -81,11 +74,11 @@ def xxh64(buf, start, end, seed):
         h = seed + P64_5
     h = h + U64(n)
     while i + 8 <= end:
-        h = h ^ _round(U64(0), _read64(buf, i))
+        h = h ^ _round(U64(0), _read_le(buf, i, 8))
         h = rotl64(h, 27) * P64_1 + P64_4
         i += 8
     if i + 4 <= end:
-        h = h ^ (_read32(buf, i) * P64_1)
+        h = h ^ (_read_le(buf, i, 4) * P64_1)
         h = rotl64(h, 23) * P64_2 + P64_3
         i += 4
     while i < end:

@@ -63,35 +63,21 @@ def band_keys(sig, bands, rows):
 
 
 @njit(cache=True, nogil=True)
-def _bucket_pairs(sorted_keys, order, max_bucket):
-    n = sorted_keys.size
-    # First count, then fill: exact allocation without Python lists.
-    total = 0
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and sorted_keys[j] == sorted_keys[i]:
-            j += 1
-        g = j - i
-        if g > 1:
-            total += g * (g - 1) // 2 if g <= max_bucket else 2 * (g - 1) - 1
-        i = j
+def _bucket_pairs(order, starts, sizes, total, max_bucket):
+    """Pairs within each bucket (a run of equal keys in sorted order): all pairs, or star + chain."""
     left = np.empty(total, np.int64)
     right = np.empty(total, np.int64)
     p = 0
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and sorted_keys[j] == sorted_keys[i]:
-            j += 1
-        g = j - i
-        if 1 < g <= max_bucket:
+    for b in range(starts.size):
+        i, g = starts[b], sizes[b]
+        j = i + g
+        if g <= max_bucket:
             for x in range(i, j):
                 for y in range(x + 1, j):
                     left[p] = order[x]
                     right[p] = order[y]
                     p += 1
-        elif g > max_bucket:
+        else:
             for x in range(i + 1, j):
                 left[p] = order[i]
                 right[p] = order[x]
@@ -100,8 +86,7 @@ def _bucket_pairs(sorted_keys, order, max_bucket):
                 left[p] = order[x - 1]
                 right[p] = order[x]
                 p += 1
-        i = j
-    return left[:p], right[:p]
+    return left, right
 
 
 def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET_PAIRS) -> np.ndarray:
@@ -112,8 +97,14 @@ def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET_PAIRS) -> np.
     chunks = []
     for bi in range(keys.shape[1]):
         col = np.ascontiguousarray(keys[:, bi])
-        order = np.argsort(col, kind="stable")
-        left, right = _bucket_pairs(col[order], order.astype(np.int64), max_bucket)
+        order = np.argsort(col, kind="stable").astype(np.int64)
+        ordered = col[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        sizes = np.diff(np.r_[starts, n])
+        starts, sizes = starts[sizes > 1], sizes[sizes > 1]
+        # Exact allocation: all pairs for a normal bucket, 2g-3 links (star + chain) for a hot one.
+        total = int(np.where(sizes <= max_bucket, sizes * (sizes - 1) // 2, 2 * sizes - 3).sum())
+        left, right = _bucket_pairs(order, starts, sizes, total, max_bucket)
         lo = np.minimum(left, right)
         hi = np.maximum(left, right)
         chunks.append(lo * n + hi)
