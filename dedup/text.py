@@ -109,16 +109,6 @@ def tokenize_batch(texts: list[str]) -> Tokens:
     return Tokens(h[:n_tok], line[:n_tok], cs[:n_tok], ce[:n_tok], doc_start, compact[:n_bytes])
 
 
-@njit(inline="always", cache=True)
-def _emit(compact, c0, c1, line, t, tok_hash, tok_line, tok_cs, tok_ce):
-    """Record token t (bytes compact[c0:c1]) and return the next token index."""
-    tok_hash[t] = xxh64(compact, c0, c1, U64(0))
-    tok_line[t] = line
-    tok_cs[t] = c0
-    tok_ce[t] = c1
-    return t + 1
-
-
 @njit(cache=True, nogil=True)
 def _tokenize(buf, offsets, cls):
     n_docs = offsets.size - 1
@@ -129,6 +119,7 @@ def _tokenize(buf, offsets, cls):
     tok_ce = np.empty(cap, np.int64)
     compact = np.empty(buf.size + n_docs + 1, np.uint8)
     doc_start = np.empty(n_docs + 1, np.int64)
+    seed = U64(0)
     t = 0
     c = 0
     for d in range(n_docs):
@@ -138,8 +129,8 @@ def _tokenize(buf, offsets, cls):
         line = 0
         in_tok = False
         tok_c0 = 0
-        while i < end:
-            b0 = buf[i]
+        while i <= end:  # i == end is a virtual separator that closes the last token
+            b0 = buf[i] if i < end else np.uint8(32)
             if b0 < 0x80:
                 cp = np.int64(b0)
                 ln = 1
@@ -174,7 +165,11 @@ def _tokenize(buf, offsets, cls):
                 c += ln
             elif k != 2:  # a separator, line break or CR ends the token; DELETE does not
                 if in_tok:
-                    t = _emit(compact, tok_c0, c, line, t, tok_hash, tok_line, tok_cs, tok_ce)
+                    tok_hash[t] = xxh64(compact, tok_c0, c, seed)
+                    tok_line[t] = line
+                    tok_cs[t] = tok_c0
+                    tok_ce[t] = c
+                    t += 1
                     in_tok = False
                 if k == 3:
                     line += 1
@@ -183,7 +178,5 @@ def _tokenize(buf, offsets, cls):
                     if i + 1 < end and buf[i + 1] == 10:
                         i += 1
             i += ln
-        if in_tok:
-            t = _emit(compact, tok_c0, c, line, t, tok_hash, tok_line, tok_cs, tok_ce)
     doc_start[n_docs] = t
     return tok_hash, tok_line, tok_cs, tok_ce, doc_start, compact, t, c
