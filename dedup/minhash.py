@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from .hashing import MASK32, U64, fmix32, fmix64
-from .shingle import unit_shingles
+from .shingle import batch_shingles, shingle_span, short_shingle
 
 EMPTY = np.uint32(0xFFFFFFFF)
 
@@ -34,46 +34,68 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
+def _mixed32(h):
+    """datasketch's affine32 input: fmix32 of the low 32 bits of each shingle hash (vectorized)."""
+    out = np.empty(h.size, np.uint32)
+    for i in range(h.size):
+        out[i] = fmix32(np.uint32(h[i] & MASK32))
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b):
+    """Per unit, per permutation: a min-reduction over the unit's slice of pre-mixed shingle hashes.
+
+    Permutations outer and shingles inner makes the inner loop a plain integer min-reduction, which
+    LLVM vectorizes; the other order kept re-loading and re-storing the signature row.
+    """
+    hv = _mixed32(batch_shingles(tok_hash, n))
     n_units = unit_a.size
     k = perm_a.size
     sig = np.full((n_units, k), 0xFFFFFFFF, np.uint32)
-    longest = 1
+    one = np.empty(1, np.uint32)
     for u in range(n_units):
-        longest = max(longest, unit_b[u] - unit_a[u] + 1)
-    scratch = np.empty(longest, np.uint64)
-    for u in range(n_units):
-        cnt = unit_shingles(tok_hash, unit_a[u], unit_b[u], n, scratch)
-        row = sig[u]
-        for s in range(cnt):
-            hv = fmix32(np.uint32(scratch[s] & MASK32))
-            for j in range(k):
-                v = np.uint32(perm_a[j] * hv + perm_b[j])
-                if v < row[j]:
-                    row[j] = v
+        first, cnt = shingle_span(unit_a[u], unit_b[u], n)
+        if cnt == 0:
+            continue
+        if first < 0:
+            one[0] = fmix32(np.uint32(short_shingle(tok_hash, unit_a[u], unit_b[u]) & MASK32))
+            vals = one
+        else:
+            vals = hv[first : first + cnt]
+        for j in range(k):
+            aj = perm_a[j]
+            bj = perm_b[j]
+            m = np.uint32(0xFFFFFFFF)
+            for s in range(vals.size):
+                m = min(m, np.uint32(aj * vals[s] + bj))
+            sig[u, j] = m
     return sig
 
 
 @njit(cache=True, nogil=True)
 def _oph(tok_hash, unit_a, unit_b, n, k, seed):
+    h = batch_shingles(tok_hash, n)
     n_units = unit_a.size
     sig = np.full((n_units, k), 0xFFFFFFFF, np.uint32)
     filled = np.zeros(k, np.bool_)
-    longest = 1
-    for u in range(n_units):
-        longest = max(longest, unit_b[u] - unit_a[u] + 1)
-    scratch = np.empty(longest, np.uint64)
     kk = U64(k)
     s64 = fmix64(U64(seed) + U64(0x9E3779B97F4A7C15))
+    one = np.empty(1, np.uint64)
     for u in range(n_units):
-        cnt = unit_shingles(tok_hash, unit_a[u], unit_b[u], n, scratch)
+        first, cnt = shingle_span(unit_a[u], unit_b[u], n)
         if cnt == 0:
             continue
+        if first < 0:
+            one[0] = short_shingle(tok_hash, unit_a[u], unit_b[u])
+            vals = one
+        else:
+            vals = h[first : first + cnt]
         row = sig[u]
         filled[:] = False
         n_filled = 0
-        for s in range(cnt):
-            v = fmix64(scratch[s] ^ s64)
+        for s in range(vals.size):
+            v = fmix64(vals[s] ^ s64)
             b = ((v >> U64(32)) * kk) >> U64(32)
             val = np.uint32(v & MASK32)
             if not filled[b]:

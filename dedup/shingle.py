@@ -20,22 +20,42 @@ _M64 = (1 << 64) - 1
 
 
 @njit(cache=True, nogil=True)
-def unit_shingles(tok_hash, a, b, n, out):
-    """Write the shingle hashes of tokens [a, b) into out; return how many.
+def batch_shingles(tok_hash, n):
+    """H[i] = hash of the n-gram starting at token i, for every token of a batch at once.
 
-    A unit shorter than n tokens is one shingle of all its tokens, so short units still compare.
+    A shingle does not depend on the unit it is in, so document and paragraph units are slices of
+    one array. The loops run over all tokens with no inner dependency, so LLVM vectorizes them.
+    Entries whose n-gram would cross the end of the batch are partial; no unit ever reads them.
     """
+    size = tok_hash.size
+    h = np.zeros(size, np.uint64)
+    for j in range(n):
+        for i in range(size - j):
+            h[i] = h[i] * POLY + tok_hash[i + j]
+    for i in range(size):
+        h[i] = fmix64(h[i])
+    return h
+
+
+@njit(inline="always", cache=True)
+def short_shingle(tok_hash, a, b):
+    """The one shingle of a unit shorter than n tokens: all of its tokens."""
+    h = U64(0)
+    for i in range(a, b):
+        h = h * POLY + tok_hash[i]
+    return fmix64(h)
+
+
+@njit(inline="always", cache=True)
+def shingle_span(a, b, n):
+    """(first, count) of the unit [a, b)'s shingles in batch_shingles' array; count 0 if empty,
+    and first = -1 when the unit is shorter than n (use short_shingle)."""
     m = b - a
     if m <= 0:
-        return 0
-    width = n if m >= n else m
-    count = m - width + 1
-    for s in range(count):
-        h = U64(0)
-        for j in range(width):
-            h = h * POLY + tok_hash[a + s + j]
-        out[s] = fmix64(h)
-    return count
+        return 0, 0
+    if m < n:
+        return -1, 1
+    return a, m - n + 1
 
 
 def shingle_hash64(tokens: Sequence[str]) -> int:
@@ -75,22 +95,26 @@ def shingle_sets(tok_hash, unit_a, unit_b, n):
 
     These are what verification computes exact Jaccard on.
     """
+    h = batch_shingles(tok_hash, n)
     n_units = unit_a.size
     offsets = np.zeros(n_units + 1, np.int64)
     total = 0
     for u in range(n_units):
-        m = unit_b[u] - unit_a[u]
-        total += max(m - n + 1, 1) if m > 0 else 0
+        total += shingle_span(unit_a[u], unit_b[u], n)[1]
     values = np.empty(total, np.uint64)
     pos = 0
     for u in range(n_units):
-        cnt = unit_shingles(tok_hash, unit_a[u], unit_b[u], n, values[pos:])
-        seg = np.sort(values[pos : pos + cnt])
-        k = 0
-        for i in range(cnt):
-            if i == 0 or seg[i] != seg[i - 1]:
-                values[pos + k] = seg[i]
-                k += 1
-        pos += k
+        first, cnt = shingle_span(unit_a[u], unit_b[u], n)
+        if first < 0:
+            values[pos] = short_shingle(tok_hash, unit_a[u], unit_b[u])
+            pos += 1
+        elif cnt > 0:
+            seg = np.sort(h[first : first + cnt])
+            k = 0
+            for i in range(cnt):
+                if i == 0 or seg[i] != seg[i - 1]:
+                    values[pos + k] = seg[i]
+                    k += 1
+            pos += k
         offsets[u + 1] = pos
     return offsets, values[:pos]
