@@ -20,6 +20,7 @@ from .hashing import MASK32, U64, fmix32, fmix64
 from .shingle import batch_shingles, shingle_span, short_shingle
 
 EMPTY = np.uint32(0xFFFFFFFF)
+NOT_FILLED = np.uint64(1 << 32)
 
 
 @lru_cache(maxsize=16)
@@ -79,6 +80,7 @@ def _oph(tok_hash, unit_a, unit_b, n, k, seed):
     n_units = unit_a.size
     sig = np.full((n_units, k), 0xFFFFFFFF, np.uint32)
     filled = np.zeros(k, np.bool_)
+    bins = np.empty(k, np.uint64)
     kk = U64(k)
     s64 = fmix64(U64(seed) + U64(0x9E3779B97F4A7C15))
     one = np.empty(1, np.uint64)
@@ -91,19 +93,19 @@ def _oph(tok_hash, unit_a, unit_b, n, k, seed):
             vals = one
         else:
             vals = h[first : first + cnt]
-        row = sig[u]
-        filled[:] = False
-        n_filled = 0
+        # 64-bit bins with an out-of-range sentinel: the update is a branch-free min, and a bin is
+        # filled exactly when it holds a value below the sentinel.
+        bins[:] = NOT_FILLED
         for s in range(vals.size):
             v = fmix64(vals[s] ^ s64)
             b = ((v >> U64(32)) * kk) >> U64(32)
-            val = np.uint32(v & MASK32)
-            if not filled[b]:
-                filled[b] = True
-                n_filled += 1
-                row[b] = val
-            elif val < row[b]:
-                row[b] = val
+            bins[b] = min(bins[b], v & MASK32)
+        row = sig[u]
+        n_filled = 0
+        for j in range(k):
+            filled[j] = bins[j] != NOT_FILLED
+            n_filled += filled[j]
+            row[j] = np.uint32(bins[j] & MASK32)
         if n_filled == k:
             continue
         for j in range(k):
