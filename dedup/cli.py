@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+try:  # typer < 0.22 depends on click; later versions vendor it
+    from click import ClickException, UsageError
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from typer._click.exceptions import ClickException, UsageError
+
 from . import __version__
 from .config import LEVELS, ScanConfig
 from .model import DedupError
+from .output import write_output
 
 app = typer.Typer(
     add_completion=False,
@@ -34,30 +39,20 @@ def _err(message: str) -> None:
     sys.stderr.flush()
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Write to stdout, or atomically to a file: a failed run never leaves a truncated report."""
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    target = output.resolve()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogatepass", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit(0)
 
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_show_version),
+    ] = False,
 ) -> None:
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit(0)
+    """Find copied text within and across documents."""
 
 
 @app.command()
@@ -92,7 +87,7 @@ def scan(
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Warn about and skip bad inputs instead of stopping.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(help="Documents per hashing batch (memory vs. speed).")] = 1024,
+    batch_size: Annotated[int, typer.Option(help="Documents per hashing batch (memory vs. speed).")] = 256,
 ) -> None:
     """Scan documents for near-duplicate documents and repeated paragraphs, and report the clusters."""
     from .io import read_documents
@@ -112,13 +107,20 @@ def scan(
         levels=levels,
         batch_size=batch_size,
     )
-    if output is not None and not output.resolve().parent.is_dir():
-        raise DedupError(f"--output: no such directory: {output.parent}")
+    if output is not None and not (output.parent if str(output.parent) else Path(".")).is_dir():
+        raise DedupError(f"--output {output}: no such directory: {output.parent}")
+    target, recall = config.candidate_recall()
+    if recall < 0.99:
+        _err(
+            f"warning: with --num-perm {num_perm}, a pair at similarity {target:.2f} becomes a candidate "
+            f"with probability {recall:.3f} (< 0.99); raise --num-perm for full recall"
+        )
     read = read_documents(paths, text_field=text_field, id_field=id_field, skip_bad=skip_bad)
     for s in read.skipped:
         _err(f"warning: skipped {s.source}: {s.reason}")
     result = scan_documents(read.documents, config)
-    report = build_report(read.documents, read.skipped, result, config, __version__)
+    inputs = {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad}
+    report = build_report(read.documents, read.skipped, result, config, __version__, inputs)
     width = None
     if output is None and sys.stdout.isatty():
         import shutil
@@ -130,10 +132,19 @@ def scan(
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; every error becomes one line on stderr."""
     try:
-        app(args=argv, prog_name="dedup")
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        result = app(args=argv, prog_name="dedup", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except ClickException as exc:  # usage errors: one line, like every other error
+        message = " ".join(exc.format_message().split())
+        if message:  # empty when the help text was already shown (no arguments at all)
+            hint = " (see dedup --help)" if isinstance(exc, UsageError) else ""
+            _err(f"error: {message}{hint}")
+        return EXIT_INPUT
+    except typer.Abort:
+        _err("interrupted")
+        return 130
     except DedupError as exc:
         _err(f"error: {exc}")
         return EXIT_INPUT
@@ -145,7 +156,6 @@ def run(argv: list[str] | None = None) -> int:
             raise
         _err(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}")
         return EXIT_INTERNAL
-    return 0
 
 
 def main() -> None:

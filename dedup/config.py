@@ -14,6 +14,7 @@ from .model import DedupError
 Level = Literal["document", "paragraph"]
 Method = Literal["classic", "oph"]
 LEVELS: tuple[str, ...] = ("document", "paragraph")
+MAX_NGRAM = 64
 METHODS: tuple[str, ...] = ("classic", "oph")
 
 # Versioned names for the text -> shingle-hash mapping, stored in reports (and later indexes) so a
@@ -33,15 +34,15 @@ class ScanConfig:
     method: Method = "classic"
     min_words: int = 5
     levels: tuple[str, ...] = ("document", "paragraph")
-    batch_size: int = 1024
+    batch_size: int = 256
     bands: int = field(default=0)
     rows: int = field(default=0)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
             raise DedupError(f"--threshold must be in (0, 1], got {self.threshold}")
-        if self.ngram < 1:
-            raise DedupError(f"--ngram must be at least 1, got {self.ngram}")
+        if not 1 <= self.ngram <= MAX_NGRAM:
+            raise DedupError(f"--ngram must be in 1..{MAX_NGRAM}, got {self.ngram}")
         if not 1 <= self.num_perm <= 4096:
             raise DedupError(f"--num-perm must be in 1..4096, got {self.num_perm}")
         if self.min_words < 1:
@@ -55,6 +56,9 @@ class ScanConfig:
         for level in self.levels:
             if level not in LEVELS:
                 raise DedupError(f"--level must be among {', '.join(LEVELS)}, got {level!r}")
+        # Canonical order, no repeats: "paragraph,document" and "document,document,paragraph" are the
+        # same request and must give the same report.
+        object.__setattr__(self, "levels", tuple(lv for lv in LEVELS if lv in self.levels))
         if self.batch_size < 1:
             raise DedupError(f"batch size must be positive, got {self.batch_size}")
         if (self.bands == 0) != (self.rows == 0):
@@ -67,6 +71,13 @@ class ScanConfig:
             b, r = optimal_bands(self.threshold, self.num_perm)
             object.__setattr__(self, "bands", b)
             object.__setattr__(self, "rows", r)
+
+    def candidate_recall(self) -> tuple[float, float]:
+        """(similarity, probability): how likely a pair at the recall target becomes a candidate."""
+        from .lsh import candidate_probability, recall_target
+
+        target = recall_target(self.threshold)
+        return target, float(candidate_probability(target, self.bands, self.rows))
 
     def params(self) -> dict[str, Any]:
         """Every setting that shaped the result, for the report."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ import orjson
 from .model import Document, InputError, Skipped
 
 _BOM = b"\xef\xbb\xbf"
+_GZIP_MAGIC = b"\x1f\x8b"
 _FORMATS = {".txt": "text", ".md": "text", ".jsonl": "jsonl", ".json": "json"}
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
 
@@ -49,8 +51,12 @@ def read_documents(
     documents indistinguishable. `stdin` is injectable so tests need not touch the real one.
     """
     reader = _Reader(text_field, id_field, skip_bad)
-    for arg in paths:
+    for index, arg in enumerate(paths):
+        reader.arg_index = index
         if arg == "-":
+            if stdin is None and sys.stdin is None:
+                reader.fail(InputError("-", "standard input is closed"))
+                continue
             reader.read_stdin(stdin if stdin is not None else sys.stdin.buffer)
         elif os.path.isdir(arg):
             for rel, path, problem in _walk(arg):
@@ -75,18 +81,25 @@ class _Reader:
         self.skip_bad = skip_bad
         self.documents: list[Document] = []
         self.skipped: list[Skipped] = []
-        self._seen: dict[str, str] = {}
+        self._seen: dict[str, tuple[str, int]] = {}  # id -> (source, index of the argument it came from)
+        self.arg_index = 0
 
     def fail(self, err: InputError) -> None:
         if not self.skip_bad:
             raise err
         self.skipped.append(Skipped(source=err.where, reason=err.problem))
 
-    def add(self, doc: Document) -> None:
+    def add(self, doc: Document, *, derived: bool = True) -> None:
+        """Keep ids unique. An id derived from a path (not from --id-field) that clashes with one
+        from another argument (two folders holding the same file names, say) falls back to the
+        document's source path, which tells the two apart; any other clash is an input error."""
         first = self._seen.get(doc.id)
+        if first is not None and derived and first[1] != self.arg_index and doc.source not in self._seen:
+            doc = Document(id=doc.source, text=doc.text, source=doc.source, meta=doc.meta)
+            first = None
         if first is not None:
-            raise InputError(doc.source, f"duplicate document id {doc.id!r} (first seen at {first})")
-        self._seen[doc.id] = doc.source
+            raise InputError(doc.source, f"duplicate document id {doc.id!r} (first seen at {first[0]})")
+        self._seen[doc.id] = (doc.source, self.arg_index)
         self.documents.append(doc)
 
     def read_file(self, path: str, name: str, fmt: str, gz: bool) -> None:
@@ -100,15 +113,15 @@ class _Reader:
             self.fail(err)
 
     def read_stdin(self, stream: BinaryIO) -> None:
-        """Guess the format from the first byte, since a pipe has no file name to go by."""
+        """Guess the format from the content, since a pipe has no file name to go by."""
         try:
             try:
                 data = stream.read()
             except OSError as err:
                 raise InputError("-", _os_problem(err)) from None
-            body = data[len(_BOM) :] if data.startswith(_BOM) else data
-            fmt = "jsonl" if body.lstrip()[:1] == b"{" else "text"
-            self._read_bytes("-", "-", fmt, data)
+            if data[:2] == _GZIP_MAGIC:
+                data = _gunzip("-", data)
+            self._read_bytes("-", "-", _guess_format(data), data)
         except InputError as err:
             self.fail(err)
 
@@ -137,7 +150,7 @@ class _Reader:
                 except UnicodeDecodeError as err:
                     raise InputError(where, f"invalid UTF-8 at byte offset {err.start}") from None
                 record = _parse_json(where, text, multiline=False)
-                self.add(self._document(record, where, f"{name}:{lineno}"))
+                self.add(self._document(record, where, f"{name}:{lineno}"), derived=self.id_field is None)
             except InputError as err:
                 self.fail(err)
 
@@ -145,12 +158,12 @@ class _Reader:
         value = _parse_json(path, _decode_text(path, data), multiline=True)
         if isinstance(value, dict):
             # A single object is one document, like a text file, so it takes the file's own id.
-            self.add(self._document(value, path, name))
+            self.add(self._document(value, path, name), derived=self.id_field is None)
         elif isinstance(value, list):
             for k, record in enumerate(value, 1):
                 where = f"{path}:{k}"
                 try:
-                    self.add(self._document(record, where, f"{name}:{k}"))
+                    self.add(self._document(record, where, f"{name}:{k}"), derived=self.id_field is None)
                 except InputError as err:
                     self.fail(err)
         else:
@@ -168,6 +181,27 @@ class _Reader:
             )
         doc_id = default_id if self.id_field is None else _record_id(record, self.id_field, where)
         return Document(id=doc_id, text=text, source=where)
+
+
+def _guess_format(data: bytes) -> str:
+    """JSONL when the first line is a JSON object, JSON when the whole input is an array, else text.
+
+    Looking at the first byte alone would read prose that starts with "{" as broken JSONL.
+    """
+    body = (data[len(_BOM) :] if data.startswith(_BOM) else data).lstrip()
+    if body[:1] == b"{":
+        try:
+            if isinstance(json.loads(body.split(b"\n", 1)[0]), dict):
+                return "jsonl"
+        except ValueError:
+            pass
+    elif body[:1] == b"[":
+        try:
+            if isinstance(json.loads(body), list):
+                return "json"
+        except ValueError:
+            pass
+    return "text"
 
 
 def _record_id(record: dict[str, Any], id_field: str, where: str) -> str:
@@ -209,9 +243,20 @@ def _walk(root: str) -> list[tuple[str, str, str | None]]:
             if _is_dir(entry, follow_symlinks=False):
                 stack.append((rel, path))
             elif not _is_dir(entry, follow_symlinks=True) and _format(entry.name)[0] is not None:
-                found.append((rel, path, None))
+                found.append((rel, path, _not_regular(path)))
     found.sort(key=lambda item: item[0])
     return found
+
+
+def _not_regular(path: str) -> str | None:
+    """Why a file found in a folder cannot be read as one, if it cannot: a FIFO would block the scan
+    forever and a device has no end. Named explicitly on the command line such files are read
+    (`dedup scan <(zcat x.gz)` passes a pipe), but a folder walk must not stumble into one."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        return _os_problem(err)
+    return None if stat.S_ISREG(mode) else "not a regular file (a FIFO, socket or device)"
 
 
 def _is_dir(entry: os.DirEntry[str], *, follow_symlinks: bool) -> bool:

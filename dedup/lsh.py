@@ -19,9 +19,12 @@ from .hashing import P64_1, U64, fmix64, rotl64
 
 RECALL_MARGIN = 0.05
 RECALL_TARGET = 0.99
-# A bucket with more members than this is linked as a star plus a chain instead of all pairs,
-# so one hot bucket cannot produce a quadratic number of candidates.
-MAX_BUCKET_PAIRS = 64
+# A bucket with more members than this is linked as a star plus a chain instead of all pairs, so
+# one hot bucket cannot produce a quadratic number of candidates. Exact duplicates never reach LSH
+# (one member per group does), so only a family of >256 distinct near-variants sharing one band
+# takes this path; a member then meets the others through the star centre, its chain neighbours
+# and its other bands, and can be missed only when it is close to none of those.
+MAX_BUCKET_PAIRS = 256
 
 
 def candidate_probability(similarity: float | np.ndarray, bands: int, rows: int) -> float | np.ndarray:
@@ -29,9 +32,14 @@ def candidate_probability(similarity: float | np.ndarray, bands: int, rows: int)
     return 1.0 - (1.0 - np.power(similarity, rows)) ** bands
 
 
+def recall_target(threshold: float) -> float:
+    """The similarity at which the layout promises RECALL_TARGET."""
+    return min(threshold + RECALL_MARGIN, (1.0 + threshold) / 2)
+
+
 def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) with bands*rows <= num_perm meeting the recall target at min(t + margin, (1 + t) / 2)."""
-    target_sim = min(threshold + RECALL_MARGIN, (1.0 + threshold) / 2)
+    target_sim = recall_target(threshold)
     below = np.linspace(0.0, threshold, 201)
     best: tuple[float, int, int] | None = None
     for rows in range(1, num_perm + 1):
@@ -42,7 +50,7 @@ def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
         key = (false_pos, -bands * rows, rows)
         if best is None or key < (best[0], -best[1] * best[2], best[2]):
             best = (false_pos, bands, rows)
-    if best is None:  # unreachable for num_perm >= 1 (rows=1 gives the highest recall) but be explicit
+    if best is None:  # too few permutations for the target: one row per band is the best there is
         return num_perm, 1
     return best[1], best[2]
 

@@ -16,6 +16,7 @@ import orjson
 
 from .config import ScanConfig
 from .model import Document, Skipped
+from .output import _SURROGATE, scrub_surrogates
 from .scan import Cluster, ScanResult
 
 SCHEMA_VERSION = 1
@@ -26,7 +27,7 @@ def _round(x: float) -> float:
     return round(float(x), 6)
 
 
-def _duplicated_chars(documents: list[Document], clusters: list[Cluster]) -> int:
+def _duplicated_chars(clusters: list[Cluster]) -> int:
     """Characters covered by a cluster member other than its cluster's first: the removable text.
 
     Spans are unioned per document, so text inside both a document and a paragraph cluster counts once.
@@ -50,7 +51,12 @@ def _duplicated_chars(documents: list[Document], clusters: list[Cluster]) -> int
 
 
 def build_report(
-    documents: list[Document], skipped: list[Skipped], result: ScanResult, config: ScanConfig, version: str
+    documents: list[Document],
+    skipped: list[Skipped],
+    result: ScanResult,
+    config: ScanConfig,
+    version: str,
+    inputs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report as data, keys in schema order (see README, "JSON report")."""
     clusters = []
@@ -74,7 +80,7 @@ def build_report(
             }
         )
     total_chars = sum(len(d.text) for d in documents)
-    dup = _duplicated_chars(documents, result.clusters)
+    dup = _duplicated_chars(result.clusters)
     by_level = {lv: sum(1 for c in result.clusters if c.level == lv) for lv in config.levels}
     summary = {
         "documents": len(documents),
@@ -95,7 +101,7 @@ def build_report(
     }
     return {
         "dedup_report": SCHEMA_VERSION,
-        "params": {**config.params(), "dedup_version": version},
+        "params": {**config.params(), **(inputs or {}), "dedup_version": version},
         "documents": [{"id": d.id, "source": d.source, "chars": len(d.text)} for d in documents],
         "clusters": clusters,
         "summary": summary,
@@ -103,13 +109,19 @@ def build_report(
 
 
 def _dumps(obj: Any, indent: bool) -> str:
-    """orjson for speed; the stdlib only when text holds lone surrogates, which orjson refuses."""
+    """orjson for speed. Text with lone surrogates (legal in JSON input, refused by orjson) goes
+    through the stdlib, and only those surrogates become \\uXXXX escapes: the output stays valid
+    UTF-8 and every other character is written as orjson writes it."""
     try:
         return orjson.dumps(obj, option=orjson.OPT_INDENT_2 if indent else 0).decode("utf-8")
     except TypeError:
-        return json.dumps(
-            obj, indent=2 if indent else None, ensure_ascii=True, separators=None if indent else (",", ":")
+        text = json.dumps(
+            obj,
+            indent=2 if indent else None,
+            ensure_ascii=False,
+            separators=(",", ": ") if indent else (",", ":"),
         )
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def render_json(report: dict[str, Any]) -> str:
@@ -124,7 +136,8 @@ def render_jsonl(report: dict[str, Any]) -> str:
 def render_csv(report: dict[str, Any]) -> str:
     """One row per cluster member."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: the csv module then quotes any field holding \r or \n.
+    writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(["cluster", "level", "scope", "similarity", "exact", "doc", "start", "end", "text"])
     for c in report["clusters"]:
         for m in c["members"]:
@@ -141,13 +154,26 @@ def render_csv(report: dict[str, Any]) -> str:
                     m["text"],
                 ]
             )
-    return buf.getvalue()
+    return scrub_surrogates(buf.getvalue())
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _printable(text: str) -> str:
+    """Display form: lone surrogates become U+FFFD, control characters (newlines in ids) visible."""
+    return scrub_surrogates(text).translate(_CONTROL)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32) if chr(c) not in "\n\t"} | {10: "\\n", 9: "\\t"}
 
 
 def render_table(report: dict[str, Any], width: int | None = None, color: bool = False) -> str:
     """A rich table: one row per cluster (level, scope, similarity, locations, snippet), then the summary."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     buf = io.StringIO()
     console = Console(file=buf, width=width or 120, no_color=not color, force_terminal=color, highlight=False)
@@ -161,18 +187,22 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
         table.add_column("where", no_wrap=True)
         table.add_column("snippet", overflow="ellipsis", no_wrap=True, ratio=1, min_width=20)
         for c in report["clusters"]:
-            where = "\n".join(f"{m['doc']}[{m['start']}:{m['end']}]" for m in c["members"])
-            snippet = " ".join(c["members"][0]["text"].split())
-            table.add_row(str(c["id"]), c["level"], c["scope"], f"{c['similarity']:.3f}", where, snippet)
+            # Text(), not markup strings: document text and ids may contain "[...]".
+            where = "\n".join(f"{_printable(m['doc'])}[{m['start']}:{m['end']}]" for m in c["members"])
+            snippet = " ".join(_printable(c["members"][0]["text"]).split())
+            table.add_row(
+                str(c["id"]), c["level"], c["scope"], f"{c['similarity']:.3f}", Text(where), Text(snippet)
+            )
         console.print(table)
     else:
-        console.print("No duplicates found.")
+        console.print("No duplicates found.", markup=False)
     by_level = ", ".join(f"{n} {lv}" for lv, n in summary["clusters_by_level"].items())
     console.print(
-        f"{summary['documents']} documents, {summary['clusters']} clusters ({by_level}); "
+        f"{_plural(summary['documents'], 'document')}, {_plural(summary['clusters'], 'cluster')} ({by_level}); "
         f"{summary['within_clusters']} within a document, {summary['across_clusters']} across documents; "
         f"{summary['duplicated_chars']} duplicated characters ({summary['duplicated_fraction']:.1%})"
-        + (f"; {summary['skipped']} inputs skipped" if summary["skipped"] else "")
+        + (f"; {_plural(summary['skipped'], 'input')} skipped" if summary["skipped"] else ""),
+        markup=False,
     )
     return buf.getvalue()
 

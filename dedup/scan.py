@@ -231,10 +231,47 @@ def _cluster_level(
     return clusters
 
 
-def _explained_by_documents(par: Cluster, doc_cluster_of: np.ndarray) -> bool:
-    """A cross-document paragraph cluster adds nothing when its documents already form one document cluster."""
-    owners = doc_cluster_of[par.doc]
-    return bool(owners[0] >= 0 and np.all(owners == owners[0]) and np.unique(par.doc).size == par.doc.size)
+@dataclass(frozen=True, slots=True)
+class _DocumentPairs:
+    """Which documents a document-level cluster verified as near-duplicates of each other.
+
+    Documents with identical shingle sets (Jaccard 1.0, a transitive relation) share a class; a
+    verified edge joins two classes. Connected components alone are not enough: A~C and B~C do not
+    make A and B near-duplicates.
+    """
+
+    cluster_of: np.ndarray  # document -> index of its document cluster, or -1
+    klass: np.ndarray  # document -> id of its identical-copy class
+    pairs: frozenset[tuple[int, int]]
+
+    @classmethod
+    def build(cls, clusters: list[Cluster], n_docs: int) -> _DocumentPairs:
+        cluster_of = np.full(n_docs, -1, dtype=np.int64)
+        klass = np.arange(n_docs, dtype=np.int64)
+        pairs: set[tuple[int, int]] = set()
+        for ci, c in enumerate(clusters):
+            cluster_of[c.doc] = ci
+            same = c.edge_similarity >= 1.0
+            roots = components(c.doc.size, c.edges[same, 0], c.edges[same, 1])
+            for group in roots:
+                klass[c.doc[group]] = c.doc[group[0]]
+            for i, j in c.edges[~same].tolist():
+                a, b = int(klass[c.doc[i]]), int(klass[c.doc[j]])
+                pairs.add((min(a, b), max(a, b)))
+        return cls(cluster_of, klass, frozenset(pairs))
+
+    def explain(self, par: Cluster) -> bool:
+        """True when every two documents of a cross-document paragraph cluster are verified near-duplicates."""
+        docs = np.unique(par.doc)
+        if docs.size != par.doc.size:  # a repeat within a document is news of its own
+            return False
+        owners = self.cluster_of[docs]
+        if owners[0] < 0 or np.any(owners != owners[0]):
+            return False
+        ks = self.klass[docs].tolist()
+        return all(
+            a == b or (min(a, b), max(a, b)) in self.pairs for x, a in enumerate(ks) for b in ks[x + 1 :]
+        )
 
 
 def scan_documents(
@@ -254,10 +291,8 @@ def scan_documents(
         by_level[level] = _cluster_level(level, documents, acc.pop(level), config, stats)
         result.stats[level] = stats
     if "document" in by_level and "paragraph" in by_level:
-        doc_cluster_of = np.full(len(documents), -1, dtype=np.int64)
-        for i, c in enumerate(by_level["document"]):
-            doc_cluster_of[c.doc] = i
-        kept = [c for c in by_level["paragraph"] if not _explained_by_documents(c, doc_cluster_of)]
+        known = _DocumentPairs.build(by_level["document"], len(documents))
+        kept = [c for c in by_level["paragraph"] if not known.explain(c)]
         result.suppressed = len(by_level["paragraph"]) - len(kept)
         by_level["paragraph"] = kept
     level_rank = {lv: i for i, lv in enumerate(("document", "paragraph"))}

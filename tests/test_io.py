@@ -192,6 +192,30 @@ def test_stdin_jsonl() -> None:
     assert [(d.id, d.text, d.source) for d in result.documents] == [("-:2", "a", "-:2"), ("-:3", "b", "-:3")]
 
 
+def test_stdin_text_starting_with_a_brace_is_text() -> None:
+    data = b"{ This is prose that happens to start with a brace }\nsecond line"
+    result = read_documents(["-"], stdin=io.BytesIO(data))
+    assert [(d.id, d.text) for d in result.documents] == [("-", data.decode())]
+
+
+def test_stdin_json_array_and_gzip() -> None:
+    import gzip
+
+    data = gzip.compress(b'[{"text": "a"}, {"text": "b"}]')
+    result = read_documents(["-"], stdin=io.BytesIO(data))
+    assert [(d.id, d.text) for d in result.documents] == [("-:1", "a"), ("-:2", "b")]
+
+
+def test_fifo_in_a_folder_is_reported_not_read(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "a.txt", "fine")
+    os.mkfifo(tmp_path / "d" / "pipe.txt")
+    with pytest.raises(InputError) as exc:
+        read_documents([str(tmp_path / "d")])
+    assert exc.value.problem == "not a regular file (a FIFO, socket or device)"
+    result = read_documents([str(tmp_path / "d")], skip_bad=True)
+    assert ids(result) == ["a.txt"] and result.skipped[0].source.endswith("pipe.txt")
+
+
 def test_stdin_mixed_with_files(tmp_path: Path) -> None:
     path = write(tmp_path / "a.txt", "A")
     result = read_documents([str(path), "-"], stdin=io.BytesIO(b"S"))
@@ -340,17 +364,27 @@ def test_unreadable_file_and_dir(tmp_path: Path) -> None:
         locked.chmod(0o755)
 
 
-def test_duplicate_id_across_inputs(tmp_path: Path) -> None:
+def test_same_relative_path_from_two_arguments_falls_back_to_source(tmp_path: Path) -> None:
+    """Two folders holding the same file names (two versions of a corpus) can be compared."""
     first = write(tmp_path / "x" / "a.txt", "one")
     second = write(tmp_path / "y" / "a.txt", "two")
-    with pytest.raises(InputError) as exc:
-        read_documents([str(first), str(second)])
-    assert exc.value.where == str(second)
-    assert exc.value.problem == f"duplicate document id 'a.txt' (first seen at {first})"
+    result = read_documents([str(first), str(second)])
+    assert [(d.id, d.text) for d in result.documents] == [("a.txt", "one"), (str(second), "two")]
+    folders = read_documents([str(tmp_path / "x"), str(tmp_path / "y")])
+    assert ids(folders) == ["a.txt", str(second)]
 
-    result = read_documents([str(first), str(second)], skip_bad=True)
+
+def test_duplicate_id_from_id_field_is_an_error(tmp_path: Path) -> None:
+    first = write(tmp_path / "x.jsonl", '{"text": "one", "id": "k"}\n')
+    second = write(tmp_path / "y.jsonl", '{"text": "two", "id": "k"}\n')
+    with pytest.raises(InputError) as exc:
+        read_documents([str(first), str(second)], id_field="id")
+    assert exc.value.where == f"{second}:1"
+    assert exc.value.problem == f"duplicate document id 'k' (first seen at {first}:1)"
+
+    result = read_documents([str(first), str(second)], id_field="id", skip_bad=True)
     assert [d.text for d in result.documents] == ["one"]
-    assert result.skipped == [Skipped(str(second), f"duplicate document id 'a.txt' (first seen at {first})")]
+    assert result.skipped == [Skipped(f"{second}:1", f"duplicate document id 'k' (first seen at {first}:1)")]
 
 
 def test_first_error_stops_without_skip_bad(tmp_path: Path) -> None:

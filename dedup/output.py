@@ -1,0 +1,75 @@
+"""Writing reports: UTF-8 always, atomically for regular files, never clobbering special files.
+
+A report is often written over the previous one; a crash half-way must leave the old one intact,
+so regular files are written to a temporary file beside the target and renamed over it. Anything
+that is not a regular file (a terminal, /dev/stdout, a FIFO, a device) is written in place instead:
+renaming over it would replace the device with a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+from .model import DedupError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub_surrogates(text: str) -> str:
+    """Replace lone surrogates (legal in JSON input, not encodable as UTF-8) with U+FFFD for display."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write `text` as UTF-8 to stdout or to `output`; OS errors become one-line DedupErrors."""
+    data = text.encode("utf-8")
+    if output is None:
+        buffer = getattr(sys.stdout, "buffer", None)  # absent when stdout was replaced by a StringIO
+        sys.stdout.flush()
+        if buffer is None:
+            sys.stdout.write(text)
+        else:  # bytes, so the report is UTF-8 whatever the locale's encoding is
+            buffer.write(data)
+            buffer.flush()
+        return
+    try:
+        st = os.stat(output)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise DedupError(f"--output {output}: {exc.strerror}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise DedupError(f"--output {output}: is a directory")
+    try:
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            with open(output, "wb") as fh:  # a device, FIFO or terminal: write through it
+                fh.write(data)
+            return
+        _replace_atomically(output, data, st)
+    except OSError as exc:
+        raise DedupError(f"--output {output}: {exc.strerror or exc}") from None
+
+
+def _replace_atomically(output: Path, data: bytes, st: os.stat_result | None) -> None:
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise DedupError(f"--output {output}: no such directory: {parent}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
