@@ -61,11 +61,12 @@ def python_shingles(text: str) -> list[str]:
 
 def make_runner(name: str, k: int) -> Callable[[list[str]], object]:
     if name.startswith("dedup tokenize"):
+        import dedup
         from dedup.text import tokenize_batch
 
-        def run(texts):
-            for i in range(0, len(texts), 1024):
-                tokenize_batch(texts[i : i + 1024])
+        def run(texts):  # the same batching as dedup.signatures, minus shingles and MinHash
+            for i in range(0, len(texts), dedup._BATCH):
+                tokenize_batch(texts[i : i + dedup._BATCH])
 
         return run
     if name.startswith("dedup"):

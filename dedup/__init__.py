@@ -14,6 +14,7 @@ from .minhash import estimate_jaccard, to_lean_minhash, unit_signatures
 from .model import DedupError, Document, InputError, Skipped
 from .shingle import shingle_hash32, shingle_strings
 from .text import tokenize_batch, tokens
+from .workspace import thread_workspace
 
 __version__ = "0.1.0"
 
@@ -40,15 +41,17 @@ def signatures(
 ) -> np.ndarray:
     """MinHash signatures of whole texts: a (len(texts), num_perm) uint32 array, one row per text.
 
-    Batched internally (128 texts per kernel call, which keeps the arrays in cache) so memory stays bounded for any input size.
+    Batched internally: 128 texts per kernel call keeps the working arrays in cache, and every
+    batch reuses this thread's workspace, so memory stays bounded for any number of texts.
     A text with no tokens gets the all-0xFFFFFFFF row (it matches nothing meaningful).
     """
     ScanConfig(ngram=ngram, num_perm=num_perm, method=method, seed=seed)  # validates the arguments
     texts = list(texts)
     out = np.empty((len(texts), num_perm), dtype=np.uint32)
+    ws = thread_workspace()
     for i in range(0, len(texts), _BATCH):
-        tk = tokenize_batch(texts[i : i + _BATCH])
-        out[i : i + _BATCH] = unit_signatures(
+        tk = tokenize_batch(texts[i : i + _BATCH], ws)
+        unit_signatures(
             tk.hash,
             tk.doc_start[:-1],
             tk.doc_start[1:],
@@ -56,5 +59,7 @@ def signatures(
             num_perm=num_perm,
             method=method,
             seed=seed,
+            out=out[i : i + _BATCH],
+            ws=ws,
         )
     return out

@@ -23,6 +23,7 @@ from .segment import document_span, paragraphs
 from .shingle import shingle_sets
 from .text import Tokens, tokenize_batch
 from .verify import jaccard_pairs
+from .workspace import thread_workspace
 
 # Jaccard values are ratios of integers; this keeps 4/5 >= 0.8 true whatever the float rounding.
 _EPS = 1e-12
@@ -113,7 +114,8 @@ def _exact_keys(tk: Tokens, tok_a: np.ndarray, tok_b: np.ndarray) -> np.ndarray:
 def _sign_batch(docs: list[Document], base: int, config: ScanConfig, acc: dict[str, _Units]) -> None:
     """Stages read -> segment -> tokenize -> shingle -> sign -> band keys, for one batch."""
     texts = [d.text for d in docs]
-    tk = tokenize_batch(texts)
+    ws = thread_workspace()
+    tk = tokenize_batch(texts, ws)
     for level in config.levels:
         doc, start, end, tok_a, tok_b = _level_units(level, texts, tk)
         keep = (tok_b - tok_a) >= config.min_words
@@ -126,6 +128,7 @@ def _sign_batch(docs: list[Document], base: int, config: ScanConfig, acc: dict[s
             num_perm=config.num_perm,
             method=config.method,
             seed=config.seed,
+            ws=ws,
         )
         units = acc[level]
         units.doc.append(doc + base)
@@ -156,9 +159,9 @@ def _verify(
     doc_first = np.empty(needed_docs.size, dtype=np.int64)
     for i in range(0, needed_docs.size, config.batch_size):
         chunk = needed_docs[i : i + config.batch_size]
-        tk = tokenize_batch([documents[d].text for d in chunk.tolist()])
+        tk = tokenize_batch([documents[d].text for d in chunk.tolist()], thread_workspace())
         doc_first[i : i + chunk.size] = tk.doc_start[:-1] + base
-        tok_hash_parts.append(tk.hash)
+        tok_hash_parts.append(tk.hash.copy())  # the workspace is reused by the next chunk
         base += tk.hash.size
     tok_hash = np.concatenate(tok_hash_parts) if tok_hash_parts else np.empty(0, np.uint64)
     first = doc_first[local[doc[needed]]]

@@ -20,7 +20,7 @@ _M64 = (1 << 64) - 1
 
 
 @njit(cache=True, nogil=True)
-def batch_shingles(tok_hash, n):
+def batch_shingles(tok_hash, n, h):
     """H[i] = hash of the n-gram starting at token i, for every token of a batch at once.
 
     A shingle does not depend on the unit it is in, so document and paragraph units are slices of
@@ -28,13 +28,12 @@ def batch_shingles(tok_hash, n):
     Entries whose n-gram would cross the end of the batch are partial; no unit ever reads them.
     """
     size = tok_hash.size
-    h = np.zeros(size, np.uint64)
+    h[:] = 0
     for j in range(n):
         for i in range(size - j):
             h[i] = h[i] * POLY + tok_hash[i + j]
     for i in range(size):
         h[i] = fmix64(h[i])
-    return h
 
 
 @njit(inline="always", cache=True)
@@ -95,7 +94,8 @@ def shingle_sets(tok_hash, unit_a, unit_b, n):
 
     These are what verification computes exact Jaccard on.
     """
-    h = batch_shingles(tok_hash, n)
+    h = np.empty(tok_hash.size, np.uint64)
+    batch_shingles(tok_hash, n, h)
     n_units = unit_a.size
     offsets = np.zeros(n_units + 1, np.int64)
     total = 0

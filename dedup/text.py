@@ -20,7 +20,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from .hashing import U64, xxh64
+from .hashing import U64, _read_le, _sel, popcount, trailing_zeros, xxh64, xxh64_short
+from .workspace import Workspace
 
 SEP, WORD, DELETE, BREAK, CR = 0, 1, 2, 3, 4
 
@@ -98,85 +99,234 @@ class Tokens:
     compact: np.ndarray  # uint8
 
 
-def tokenize_batch(texts: list[str]) -> Tokens:
-    """Tokenize and hash a batch of documents in one kernel call."""
+def tokenize_batch(texts: list[str], ws: Workspace | None = None) -> Tokens:
+    """Tokenize and hash a batch of documents: three kernel stages over one concatenated buffer.
+
+    With a workspace the result lives in its memory and is valid until the workspace's next use
+    (copy what must outlive it); without one, the result owns fresh arrays.
+    """
+    ws = ws if ws is not None else Workspace()
     encoded = [encode(t) for t in texts]
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    h, line, cs, ce, doc_start, compact, n_tok, n_bytes = _tokenize(buf, offsets, char_classes())
-    return Tokens(h[:n_tok], line[:n_tok], cs[:n_tok], ce[:n_tok], doc_start, compact[:n_bytes])
+    n = int(offsets[-1])
+    # The padding lets stage 3 read 16 bytes at any token and stage 1 classify whole 64-byte blocks.
+    size = (n // 64 + 2) * 64
+    buf = ws.array("bytes", size, np.uint8)
+    view = memoryview(buf)
+    for b, at in zip(encoded, offsets[:-1].tolist(), strict=True):
+        view[at : at + len(b)] = b
+    buf[n:] = 0
+    cls = char_classes()
+    word = ws.array("word", size, np.uint8)
+    brk = ws.array("brk", size, np.uint8)
+    _classify(buf, n, offsets, cls, word, brk)
+    # 64 byte flags -> one 64-bit mask, in C: stage 2 then handles 64 bytes per step.
+    word_bits = np.packbits(word, bitorder="little").view(np.uint64)
+    brk_bits = np.packbits(brk, bitorder="little").view(np.uint64)
+    cap = n // 2 + len(texts) + 1
+    starts, ends = ws.array("starts", cap, np.int64), ws.array("ends", cap, np.int64)
+    lines = ws.array("lines", cap, np.int32)
+    doc_start = ws.array("doc_start", len(texts) + 1, np.int64)
+    k = _token_spans(word_bits, brk_bits, offsets, starts, ends, lines, doc_start)
+    out = (
+        ws.array("tok_hash", k, np.uint64),
+        ws.array("tok_line", k, np.int32),
+        ws.array("tok_cs", k, np.int64),
+        ws.array("tok_ce", k, np.int64),
+        ws.array("compact", size + len(texts) + 16, np.uint8),
+        ws.array("tok_doc_start", len(texts) + 1, np.int64),
+    )
+    o, c = _hash_tokens(buf, starts[:k], ends[:k], lines[:k], doc_start, cls, *out)
+    h, line, cs, ce, compact, out_start = out
+    return Tokens(h[:o], line[:o], cs[:o], ce[:o], out_start, compact[:c])
+
+
+_PAD = bytes(128)
+
+
+@njit(inline="always", cache=True)
+def _decode(buf, i):
+    """(code point, byte length) of the UTF-8 sequence at buf[i] (input is valid: it came from str.encode)."""
+    b0 = buf[i]
+    if b0 < 0x80:
+        return np.int64(b0), 1
+    if b0 < 0xE0:
+        return (np.int64(b0 & 0x1F) << 6) | np.int64(buf[i + 1] & 0x3F), 2
+    if b0 < 0xF0:
+        return (np.int64(b0 & 0x0F) << 12) | (np.int64(buf[i + 1] & 0x3F) << 6) | np.int64(
+            buf[i + 2] & 0x3F
+        ), 3
+    cp = (
+        (np.int64(b0 & 0x07) << 18) | (np.int64(buf[i + 1] & 0x3F) << 12) | (np.int64(buf[i + 2] & 0x3F) << 6)
+    )
+    return cp | np.int64(buf[i + 3] & 0x3F), 4
 
 
 @njit(cache=True, nogil=True)
-def _tokenize(buf, offsets, cls):
-    n_docs = offsets.size - 1
-    cap = buf.size // 2 + n_docs + 1
-    tok_hash = np.empty(cap, np.uint64)
-    tok_line = np.empty(cap, np.int32)
-    tok_cs = np.empty(cap, np.int64)
-    tok_ce = np.empty(cap, np.int64)
-    compact = np.empty(buf.size + n_docs + 1, np.uint8)
-    doc_start = np.empty(n_docs + 1, np.int64)
-    seed = U64(0)
-    t = 0
-    c = 0
-    for d in range(n_docs):
-        doc_start[d] = t
-        i = offsets[d]
-        end = offsets[d + 1]
-        line = 0
-        in_tok = False
-        tok_c0 = 0
-        while i <= end:  # i == end is a virtual separator that closes the last token
-            b0 = buf[i] if i < end else np.uint8(32)
-            if b0 < 0x80:
-                cp = np.int64(b0)
-                ln = 1
-            elif b0 < 0xE0:
-                cp = (np.int64(b0 & 0x1F) << 6) | np.int64(buf[i + 1] & 0x3F)
-                ln = 2
-            elif b0 < 0xF0:
-                cp = (
-                    (np.int64(b0 & 0x0F) << 12)
-                    | (np.int64(buf[i + 1] & 0x3F) << 6)
-                    | np.int64(buf[i + 2] & 0x3F)
-                )
-                ln = 3
-            else:
-                cp = (
-                    (np.int64(b0 & 0x07) << 18)
-                    | (np.int64(buf[i + 1] & 0x3F) << 12)
-                    | (np.int64(buf[i + 2] & 0x3F) << 6)
-                    | np.int64(buf[i + 3] & 0x3F)
-                )
-                ln = 4
+def _classify(buf, n, offsets, cls, word, brk):
+    """Per byte: is it part of a word (deleted characters count as word here, so they never split
+    one), and does a line break start here. Stage 1 of the tokenizer.
+
+    ASCII is classified with arithmetic in a loop LLVM vectorizes (after casefold, ASCII word bytes
+    are exactly [0-9a-z]; ' and ` are deleted); multi-byte characters are then fixed up one by one
+    from the code point table, which costs nothing on text that has few of them.
+    """
+    word[n:] = 0  # the padding up to whole blocks (plus one, so a mask read anywhere has a successor)
+    brk[n:] = 0
+    high = 0
+    for i in range(n):
+        b = buf[i]
+        word[i] = (np.uint8(b - 48) < 10) | (np.uint8(b - 97) < 26) | (b == 39) | (b == 96)
+        brk[i] = (b == 10) | (b == 11) | (b == 12) | (b == 13) | (np.uint8(b - 28) < 3)
+        high |= b
+    for d in range(offsets.size - 1):  # "\r\n" is one break; the document's first byte has no predecessor
+        for i in range(offsets[d] + 1, offsets[d + 1]):
+            if buf[i] == 10 and buf[i - 1] == 13:
+                brk[i] = 0
+    if high >= 0x80:
+        i = 0
+        while i < n:
+            if buf[i] < 0xC0:
+                i += 1
+                continue
+            cp, ln = _decode(buf, i)
             k = cls[cp]
-            if k == 1:  # WORD
-                if not in_tok:
-                    if t > doc_start[d]:
-                        compact[c] = 32
-                        c += 1
-                    tok_c0 = c
-                    in_tok = True
-                for j in range(ln):
-                    compact[c + j] = buf[i + j]
-                c += ln
-            elif k != 2:  # a separator, line break or CR ends the token; DELETE does not
-                if in_tok:
-                    tok_hash[t] = xxh64(compact, tok_c0, c, seed)
-                    tok_line[t] = line
-                    tok_cs[t] = tok_c0
-                    tok_ce[t] = c
-                    t += 1
-                    in_tok = False
-                if k == 3:
-                    line += 1
-                elif k == 4:
-                    line += 1
-                    if i + 1 < end and buf[i + 1] == 10:
-                        i += 1
+            w = np.uint8(k == 1 or k == 2)
+            for j in range(ln):
+                word[i + j] = w
+            brk[i] = np.uint8(k == 3)
             i += ln
-    doc_start[n_docs] = t
-    return tok_hash, tok_line, tok_cs, tok_ce, doc_start, compact, t, c
+
+
+@njit(inline="always", cache=True)
+def _bits(masks, p):
+    """The 64 flags starting at byte p, from masks packed 64 per word (little-endian bit order)."""
+    q = p >> 6
+    r = U64(p & 63)
+    lo = masks[q] >> r
+    hi = masks[q + 1] << (U64(64) - r) if r else U64(0)
+    return lo | hi
+
+
+@njit(cache=True, nogil=True)
+def _token_spans(word_bits, brk_bits, offsets, starts, ends, lines, doc_start):
+    """Token [start, end) byte spans and line numbers, 64 bytes per step. Stage 2 of the tokenizer.
+
+    Walking the set bits of a block's start/end masks costs one mispredicted branch per 64 bytes
+    instead of one or two per word, which is what bounded a byte-at-a-time state machine.
+    """
+    n_docs = offsets.size - 1
+    k = 0
+    e = 0
+    for d in range(n_docs):
+        doc_start[d] = k
+        p = offsets[d]
+        end = offsets[d + 1]
+        carry = U64(0)
+        line = 0
+        while p < end:
+            m = _bits(word_bits, p)
+            b = _bits(brk_bits, p)
+            if end - p < 64:  # bits past the document's end belong to the next one
+                valid = (U64(1) << U64(end - p)) - U64(1)
+                m &= valid
+                b &= valid
+            prev = (m << U64(1)) | carry
+            carry = m >> U64(63)
+            s = m & ~prev
+            en = ~m & prev
+            if end - p < 64:
+                en &= valid
+            while s:
+                pos = trailing_zeros(s)
+                starts[k] = p + np.int64(pos)
+                lines[k] = line + np.int64(popcount(b & ((U64(1) << pos) - U64(1))))
+                k += 1
+                s &= s - U64(1)
+            while en:
+                ends[e] = p + np.int64(trailing_zeros(en))
+                e += 1
+                en &= en - U64(1)
+            line += np.int64(popcount(b))
+            p += 64
+        if e < k:  # a word running to the document's end
+            ends[e] = end
+            e += 1
+    doc_start[n_docs] = k
+    return k
+
+
+_ONES = U64(0x0101010101010101)
+_HIGHS = U64(0x8080808080808080)
+
+
+@njit(inline="always", cache=True)
+def _has_byte(w, byte):
+    """Whether any byte of w equals `byte` (the exact SWAR zero-byte test)."""
+    v = w ^ (U64(byte) * _ONES)
+    return ((v - _ONES) & ~v & _HIGHS) != U64(0)
+
+
+@njit(inline="always", cache=True)
+def _low_bytes(k):
+    """Mask of the low k bytes of a word, 0 <= k <= 8, without shifting by 64."""
+    return _sel(k >= 8, ~U64(0), (U64(1) << U64(8 * min(k, 7))) - U64(1))
+
+
+@njit(cache=True, nogil=True)
+def _hash_tokens(buf, starts, ends, lines, doc_start, cls, tok_hash, tok_line, cs, ce, compact, out_start):
+    """Copy each token into the compact normalized text (one space between tokens) and hash it with
+    XXH64. Stage 3 of the tokenizer.
+
+    A plain ASCII token of up to 16 bytes (nearly all of them) is two masked 8-byte words: copied
+    and hashed without a loop or a data-dependent branch. Longer tokens, and tokens with non-ASCII
+    or apostrophe bytes, are copied character by character without their deleted characters; one
+    left empty (it was only apostrophes) is dropped.
+    """
+    c = 0
+    o = 0
+    for d in range(doc_start.size - 1):
+        out_start[d] = o
+        for t in range(doc_start[d], doc_start[d + 1]):
+            sep = c
+            if o > out_start[d]:
+                compact[c] = 32
+                c += 1
+            c0 = c
+            s = starts[t]
+            length = ends[t] - s
+            w0 = _read_le(buf, s, 8) & _low_bytes(length)
+            w1 = _read_le(buf, s + 8, 8) & _low_bytes(max(length - 8, 0))
+            plain = length <= 16 and ((w0 | w1) & _HIGHS) == U64(0)
+            plain = plain and not (
+                _has_byte(w0, 39) or _has_byte(w1, 39) or _has_byte(w0, 96) or _has_byte(w1, 96)
+            )
+            if plain:
+                at = U64(c)  # unsigned index: LLVM merges the byte stores (see hashing._read_le)
+                for j in range(8):
+                    compact[at + U64(j)] = np.uint8((w0 >> U64(8 * j)) & U64(0xFF))
+                    compact[at + U64(8 + j)] = np.uint8((w1 >> U64(8 * j)) & U64(0xFF))
+                c += length
+                h = xxh64_short(w0, w1, length)
+            else:
+                i = s
+                while i < ends[t]:
+                    cp, ln = _decode(buf, i)
+                    if cls[cp] != 2:
+                        for j in range(ln):
+                            compact[c + j] = buf[i + j]
+                        c += ln
+                    i += ln
+                if c == c0:  # nothing but deleted characters: not a token
+                    c = sep
+                    continue
+                h = xxh64(compact, c0, c, U64(0))
+            tok_hash[o] = h
+            tok_line[o] = lines[t]
+            cs[o] = c0
+            ce[o] = c
+            o += 1
+    out_start[doc_start.size - 1] = o
+    return o, c
