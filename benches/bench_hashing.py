@@ -66,7 +66,7 @@ def make_runner(name: str, k: int) -> Callable[[list[str]], object]:
 
         def run(texts):  # the same batching as dedup.signatures, minus shingles and MinHash
             for i in range(0, len(texts), dedup._BATCH):
-                tokenize_batch(texts[i : i + dedup._BATCH])
+                tokenize_batch(texts[i : i + dedup._BATCH], hashes_only=True)
 
         return run
     if name.startswith("dedup"):

@@ -50,7 +50,7 @@ def signatures(
     out = np.empty((len(texts), num_perm), dtype=np.uint32)
     ws = thread_workspace()
     for i in range(0, len(texts), _BATCH):
-        tk = tokenize_batch(texts[i : i + _BATCH], ws)
+        tk = tokenize_batch(texts[i : i + _BATCH], ws, hashes_only=True)
         unit_signatures(
             tk.hash,
             tk.doc_start[:-1],

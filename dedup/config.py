@@ -20,7 +20,7 @@ METHODS: tuple[str, ...] = ("classic", "oph")
 # Versioned names for the text -> shingle-hash mapping, stored in reports (and later indexes) so a
 # change of normalization or hashing is visible instead of silently mixing incompatible hashes.
 NORMALIZATION = "nfkc-casefold-punct-v1"
-SHINGLE_HASH = "xxh64-token-poly64-v1"
+SHINGLE_HASH = "xxh3-token-poly64-v1"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Word n-gram shingle hashes.
 
-A shingle's hash is a polynomial over its tokens' XXH64 hashes (odd multiplier, mod 2^64), finished
+A shingle's hash is a polynomial over its tokens' XXH3-64 hashes (odd multiplier, mod 2^64), finished
 with fmix64. Combining token hashes costs n multiply-adds per shingle instead of re-hashing n
 tokens' bytes, and the Python reference below makes the same value from a shingle string, so
 datasketch can be fed dedup's hash as `hashfunc` and produce bitwise-identical sketches.
@@ -61,7 +61,7 @@ def shingle_hash64(tokens: Sequence[str]) -> int:
     """The 64-bit hash of one shingle given its normalized tokens (reference, pure Python)."""
     h = 0
     for tok in tokens:
-        h = (h * int(POLY) + xxhash.xxh64_intdigest(tok.encode("utf-8", "surrogatepass"))) & _M64
+        h = (h * int(POLY) + xxhash.xxh3_64_intdigest(tok.encode("utf-8", "surrogatepass"))) & _M64
     h ^= h >> 33
     h = (h * 0xFF51AFD7ED558CCD) & _M64
     h ^= h >> 33

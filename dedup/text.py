@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from .hashing import U64, _read_le, _sel, popcount, trailing_zeros, xxh64, xxh64_short
+from .hashing import U64, _read_le, _sel, popcount, trailing_zeros, xxh3_64, xxh3_short
 from .workspace import Workspace
 
 SEP, WORD, DELETE, BREAK, CR = 0, 1, 2, 3, 4
@@ -62,8 +62,16 @@ def normalize(text: str) -> str:
 
 
 def encode(text: str) -> bytes:
-    """UTF-8 bytes of normalized text; lone surrogates (legal in JSON strings) pass through as separators."""
-    return normalize(text).encode("utf-8", "surrogatepass")
+    """UTF-8 bytes for the tokenizer kernel. ASCII text goes as is: NFKC leaves it unchanged and the
+    kernel lowercases A-Z itself, which is all casefold does to ASCII (skipping casefold saves a
+    copy of every document). Lone surrogates (legal in JSON strings) pass through as separators."""
+    if text.isascii():
+        return text.encode("ascii")
+    folded = normalize(text)
+    try:
+        return folded.encode("utf-8")
+    except UnicodeEncodeError:
+        return folded.encode("utf-8", "surrogatepass")
 
 
 def tokens(text: str) -> list[str]:
@@ -91,7 +99,7 @@ class Tokens:
     normalized form (for exact-duplicate keys) is the slice compact[cstart[first]:cend[last]].
     """
 
-    hash: np.ndarray  # uint64 XXH64 of each token's normalized bytes
+    hash: np.ndarray  # uint64 XXH3-64 of each token's normalized bytes
     line: np.ndarray  # int32 line number of the token within its document
     cstart: np.ndarray  # int64 byte offset of the token in `compact`
     cend: np.ndarray  # int64
@@ -99,11 +107,12 @@ class Tokens:
     compact: np.ndarray  # uint8
 
 
-def tokenize_batch(texts: list[str], ws: Workspace | None = None) -> Tokens:
+def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only: bool = False) -> Tokens:
     """Tokenize and hash a batch of documents: three kernel stages over one concatenated buffer.
 
     With a workspace the result lives in its memory and is valid until the workspace's next use
-    (copy what must outlive it); without one, the result owns fresh arrays.
+    (copy what must outlive it); without one, the result owns fresh arrays. With `hashes_only`
+    the line numbers, offsets and compact text are not produced (left empty).
     """
     ws = ws if ws is not None else Workspace()
     encoded = [encode(t) for t in texts]
@@ -138,8 +147,10 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None) -> Tokens:
         ws.array("compact", size + len(texts) + 16, np.uint8),
         ws.array("tok_doc_start", len(texts) + 1, np.int64),
     )
-    o, c = _hash_tokens(buf, starts[:k], ends[:k], lines[:k], doc_start, cls, *out)
+    o, c = _hash_tokens(buf, starts[:k], ends[:k], lines[:k], doc_start, cls, hashes_only, *out)
     h, line, cs, ce, compact, out_start = out
+    if hashes_only:
+        return Tokens(h[:o], line[:0], cs[:0], ce[:0], out_start, compact[:0])
     return Tokens(h[:o], line[:o], cs[:o], ce[:o], out_start, compact[:c])
 
 
@@ -169,8 +180,8 @@ def _classify(buf, n, offsets, cls, word, brk):
     """Per byte: is it part of a word (deleted characters count as word here, so they never split
     one), and does a line break start here. Stage 1 of the tokenizer.
 
-    ASCII is classified with arithmetic in a loop LLVM vectorizes (after casefold, ASCII word bytes
-    are exactly [0-9a-z]; ' and ` are deleted); multi-byte characters are then fixed up one by one
+    ASCII is classified with arithmetic in a loop LLVM vectorizes (ASCII word bytes are [0-9A-Za-z];
+    ' and ` are deleted); multi-byte characters are then fixed up one by one
     from the code point table, which costs nothing on text that has few of them.
     """
     word[n:] = 0  # the padding up to whole blocks (plus one, so a mask read anywhere has a successor)
@@ -178,7 +189,7 @@ def _classify(buf, n, offsets, cls, word, brk):
     high = 0
     for i in range(n):
         b = buf[i]
-        word[i] = (np.uint8(b - 48) < 10) | (np.uint8(b - 97) < 26) | (b == 39) | (b == 96)
+        word[i] = (np.uint8(b - 48) < 10) | (np.uint8((b | 32) - 97) < 26) | (b == 39) | (b == 96)
         brk[i] = (b == 10) | (b == 11) | (b == 12) | (b == 13) | (np.uint8(b - 28) < 3)
         high |= b
     for d in range(offsets.size - 1):  # "\r\n" is one break; the document's first byte has no predecessor
@@ -259,6 +270,7 @@ def _token_spans(word_bits, brk_bits, offsets, starts, ends, lines, doc_start):
 
 
 _ONES = U64(0x0101010101010101)
+_LOWER = U64(0x2020202020202020)
 _HIGHS = U64(0x8080808080808080)
 
 
@@ -276,12 +288,16 @@ def _low_bytes(k):
 
 
 @njit(cache=True, nogil=True)
-def _hash_tokens(buf, starts, ends, lines, doc_start, cls, tok_hash, tok_line, cs, ce, compact, out_start):
+def _hash_tokens(
+    buf, starts, ends, lines, doc_start, cls, hashes_only, tok_hash, tok_line, cs, ce, compact, out_start
+):
     """Copy each token into the compact normalized text (one space between tokens) and hash it with
-    XXH64. Stage 3 of the tokenizer.
+    XXH3-64. Stage 3 of the tokenizer.
 
-    A plain ASCII token of up to 16 bytes (nearly all of them) is two masked 8-byte words: copied
-    and hashed without a loop or a data-dependent branch. Longer tokens, and tokens with non-ASCII
+    A plain ASCII token of up to 16 bytes (nearly all of them) is two masked 8-byte words: lowercased
+    (OR 0x20 per byte is exact on [0-9A-Za-z]), copied and hashed without a loop or a
+    data-dependent branch. With `hashes_only` (all that signatures need) nothing but the hashes is
+    written. Longer tokens, and tokens with non-ASCII
     or apostrophe bytes, are copied character by character without their deleted characters; one
     left empty (it was only apostrophes) is dropped.
     """
@@ -304,29 +320,36 @@ def _hash_tokens(buf, starts, ends, lines, doc_start, cls, tok_hash, tok_line, c
                 _has_byte(w0, 39) or _has_byte(w1, 39) or _has_byte(w0, 96) or _has_byte(w1, 96)
             )
             if plain:
-                at = U64(c)  # unsigned index: LLVM merges the byte stores (see hashing._read_le)
-                for j in range(8):
-                    compact[at + U64(j)] = np.uint8((w0 >> U64(8 * j)) & U64(0xFF))
-                    compact[at + U64(8 + j)] = np.uint8((w1 >> U64(8 * j)) & U64(0xFF))
-                c += length
-                h = xxh64_short(w0, w1, length)
+                w0 |= _LOWER & _low_bytes(length)
+                w1 |= _LOWER & _low_bytes(max(length - 8, 0))
+                if not hashes_only:
+                    at = U64(c)  # unsigned index: LLVM merges the byte stores (see hashing._read_le)
+                    for j in range(8):
+                        compact[at + U64(j)] = np.uint8((w0 >> U64(8 * j)) & U64(0xFF))
+                        compact[at + U64(8 + j)] = np.uint8((w1 >> U64(8 * j)) & U64(0xFF))
+                    c += length
+                h = xxh3_short(w0, w1, length)
             else:
                 i = s
                 while i < ends[t]:
                     cp, ln = _decode(buf, i)
                     if cls[cp] != 2:
                         for j in range(ln):
-                            compact[c + j] = buf[i + j]
+                            b = buf[i + j]
+                            compact[c + j] = b | np.uint8(32) if 65 <= b <= 90 else b
                         c += ln
                     i += ln
                 if c == c0:  # nothing but deleted characters: not a token
                     c = sep
                     continue
-                h = xxh64(compact, c0, c, U64(0))
+                h = xxh3_64(compact, c0, c)
+                if hashes_only:  # compact was only scratch space
+                    c = c0
             tok_hash[o] = h
-            tok_line[o] = lines[t]
-            cs[o] = c0
-            ce[o] = c
+            if not hashes_only:
+                tok_line[o] = lines[t]
+                cs[o] = c0
+                ce[o] = c
             o += 1
     out_start[doc_start.size - 1] = o
     return o, c

@@ -20,12 +20,12 @@ TEXTS = [p.read_text(encoding="utf-8") for p in SEEDS] + [
 ]
 
 
-def test_token_hash_is_xxh64_of_normalized_token():
+def test_token_hash_is_xxh3_of_normalized_token():
     tk = tokenize_batch(TEXTS)
     compact = tk.compact.tobytes()
     for i in range(tk.hash.size):
         token = compact[tk.cstart[i] : tk.cend[i]]
-        assert int(tk.hash[i]) == xxhash.xxh64_intdigest(token)
+        assert int(tk.hash[i]) == xxhash.xxh3_64_intdigest(token)
 
 
 @pytest.mark.parametrize("num_perm", [128, 256])
@@ -85,7 +85,8 @@ def test_oph_accuracy_close_to_classic(size):
     densification does the work): within 20%. Both near the theoretical sqrt(J(1-J)/k).
     """
     rng = np.random.default_rng(1234)
-    a, b, truth = _pairs_with_jaccard(rng, 400, size)
+    # 2000 pairs: the RMSE ratio of 400 pairs still wobbles by ~5%, too much against a 20% bound.
+    a, b, truth = _pairs_with_jaccard(rng, 2000, size)
     k = 128
     rmse = {}
     for method in ("classic", "oph"):
