@@ -69,16 +69,24 @@ def fmix32(h):
     return np.uint32(h ^ (h >> np.uint32(16)))
 
 
-@intrinsic
-def popcount(typingctx, x):
-    """LLVM's ctpop (one POPCNT instruction); numba ships cttz/ctlz but not this one."""
-    if not isinstance(x, types.Integer):
-        return None
+def _llvm_unary(op: str):
+    """An integer -> integer numba intrinsic calling one llvmlite IRBuilder method (one instruction)."""
 
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
+    @intrinsic
+    def unary(typingctx, x):
+        if not isinstance(x, types.Integer):
+            return None
 
-    return x(x), codegen
+        def codegen(context, builder, signature, args):
+            return getattr(builder, op)(args[0])
+
+        return x(x), codegen
+
+    return unary
+
+
+popcount = _llvm_unary("ctpop")  # numba ships cttz/ctlz but not popcount
+bswap64 = _llvm_unary("bswap")
 
 
 @njit(inline="always", cache=True)
@@ -110,18 +118,6 @@ P32_2 = U64(0x85EBCA77)
 P32_3 = U64(0xC2B2AE3D)
 PRIME_MX1 = U64(0x165667919E3779F9)
 PRIME_MX2 = U64(0x9FB21C651E98DF25)
-
-
-@intrinsic
-def bswap64(typingctx, x):
-    """Byte swap (one BSWAP instruction)."""
-    if not isinstance(x, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bswap(args[0])
-
-    return x(x), codegen
 
 
 def _secret_word(offset: int) -> np.uint64:
