@@ -88,6 +88,7 @@ def scan(
         bool, typer.Option("--skip-bad", help="Warn about and skip bad inputs instead of stopping.")
     ] = False,
     batch_size: Annotated[int, typer.Option(help="Documents per hashing batch (memory vs. speed).")] = 256,
+    workers: Annotated[int, typer.Option(help="Processes for hashing; 0 = one per available CPU.")] = 0,
 ) -> None:
     """Scan documents for near-duplicate documents and repeated paragraphs, and report the clusters."""
     from .io import read_documents
@@ -118,7 +119,11 @@ def scan(
     read = read_documents(paths, text_field=text_field, id_field=id_field, skip_bad=skip_bad)
     for s in read.skipped:
         _err(f"warning: skipped {s.source}: {s.reason}")
-    result = scan_documents(read.documents, config)
+    from .engine import available_cpus
+
+    if workers < 0:
+        raise DedupError(f"--workers must be 0 (one per CPU) or more, got {workers}")
+    result = scan_documents(read.documents, config, workers=workers or available_cpus())
     inputs = {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad}
     report = build_report(read.documents, read.skipped, result, config, __version__, inputs)
     width = None

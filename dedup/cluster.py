@@ -14,7 +14,8 @@ def components(n_units: int, left: np.ndarray, right: np.ndarray) -> list[np.nda
     graph = coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n_units, n_units))
     _, labels = connected_components(graph, directed=False)
     order = np.argsort(labels, kind="stable")
-    cuts = np.flatnonzero(np.diff(labels[order])) + 1
-    groups = [g for g in np.split(order, cuts) if g.size > 1]
+    bounds = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0, True])
+    # Plain slicing (np.split builds every singleton too, through a slow generic path).
+    groups = [order[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True) if b - a > 1]
     groups.sort(key=lambda g: int(g[0]))
     return groups

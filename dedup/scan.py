@@ -60,21 +60,13 @@ class ScanResult:
 
 @dataclass(slots=True)
 class _Units:
-    """Units of one level, accumulated over batches (flat arrays)."""
+    """Units of one level, accumulated over batches."""
 
-    doc: list[np.ndarray] = field(default_factory=list)
-    start: list[np.ndarray] = field(default_factory=list)
-    end: list[np.ndarray] = field(default_factory=list)
-    rel_a: list[np.ndarray] = field(
-        default_factory=list
-    )  # token range relative to the document's first token
-    rel_b: list[np.ndarray] = field(default_factory=list)
-    exact: list[np.ndarray] = field(default_factory=list)  # (n, 2) uint64: xxh3-128 of the normalized unit
-    keys: list[np.ndarray] = field(default_factory=list)  # (n, bands) uint64
+    parts: list[UnitBatch] = field(default_factory=list)
 
     def concat(self, name: str, empty: np.ndarray) -> np.ndarray:
-        parts = getattr(self, name)
-        return np.concatenate(parts) if parts else empty
+        arrays = [getattr(p, name) for p in self.parts]
+        return np.concatenate(arrays) if arrays else empty
 
 
 def _level_units(level: str, texts: list[str], tk: Tokens) -> tuple[np.ndarray, ...]:
@@ -111,11 +103,27 @@ def _exact_keys(tk: Tokens, tok_a: np.ndarray, tok_b: np.ndarray) -> np.ndarray:
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 2)
 
 
-def _sign_batch(docs: list[Document], base: int, config: ScanConfig, acc: dict[str, _Units]) -> None:
-    """Stages read -> segment -> tokenize -> shingle -> sign -> band keys, for one batch."""
-    texts = [d.text for d in docs]
+@dataclass(frozen=True, slots=True)
+class UnitBatch:
+    """What signing one batch leaves for LSH and verification, per unit of one level."""
+
+    doc: np.ndarray  # global document index
+    start: np.ndarray
+    end: np.ndarray
+    rel_a: np.ndarray  # token range relative to the document's first token
+    rel_b: np.ndarray
+    exact: np.ndarray  # (n, 2) uint64: xxh3-128 of the normalized unit
+    keys: np.ndarray  # (n, bands) uint64
+
+
+def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, UnitBatch]:
+    """Stages segment -> tokenize -> shingle -> sign -> band keys for one batch of documents.
+
+    A pure function of its arguments (the workspace is scratch), so batches can run in any process.
+    """
     ws = thread_workspace()
     tk = tokenize_batch(texts, ws)
+    out = {}
     for level in config.levels:
         doc, start, end, tok_a, tok_b = _level_units(level, texts, tk)
         keep = (tok_b - tok_a) >= config.min_words
@@ -130,15 +138,17 @@ def _sign_batch(docs: list[Document], base: int, config: ScanConfig, acc: dict[s
             seed=config.seed,
             ws=ws,
         )
-        units = acc[level]
-        units.doc.append(doc + base)
-        units.start.append(start)
-        units.end.append(end)
         first_tok = tk.doc_start[doc]
-        units.rel_a.append(tok_a - first_tok)
-        units.rel_b.append(tok_b - first_tok)
-        units.exact.append(_exact_keys(tk, tok_a, tok_b))
-        units.keys.append(band_keys(sig, config.bands, config.rows))
+        out[level] = UnitBatch(
+            doc=doc + base,
+            start=start,
+            end=end,
+            rel_a=tok_a - first_tok,
+            rel_b=tok_b - first_tok,
+            exact=_exact_keys(tk, tok_a, tok_b),
+            keys=band_keys(sig, config.bands, config.rows),
+        )
+    return out
 
 
 def _verify(
@@ -171,6 +181,19 @@ def _verify(
     return jaccard_pairs(offsets, values, position[pairs[:, 0]], position[pairs[:, 1]])
 
 
+def _group_equal_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each row, first row of each group) for rows of two uint64 words, by one lexsort
+    (np.unique(axis=0) sorts a structured view and was the slowest step of clustering)."""
+    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    ordered = keys[order]
+    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
+    group = np.empty(keys.shape[0], dtype=np.int64)
+    group[order] = np.cumsum(new) - 1
+    first = np.full(int(new.sum()), keys.shape[0], dtype=np.int64)
+    np.minimum.at(first, group, np.arange(keys.shape[0]))
+    return group, first
+
+
 def _cluster_level(
     level: str, documents: list[Document], units: _Units, config: ScanConfig, stats: LevelStats
 ) -> list[Cluster]:
@@ -186,9 +209,9 @@ def _cluster_level(
     if n < 2:
         return []
     # Exact duplicates: group equal 128-bit keys; only the first of each group goes through LSH.
-    _, first, group = np.unique(exact, axis=0, return_index=True, return_inverse=True)
-    group = group.ravel()
-    stats.exact_groups = int(np.count_nonzero(np.bincount(group) > 1))
+    group, first = _group_equal_rows(exact)
+    sizes = np.bincount(group)
+    stats.exact_groups = int(np.count_nonzero(sizes > 1))
     rep_of = first[group]
     dup = np.flatnonzero(rep_of != np.arange(n))
     reps = np.sort(first)
@@ -226,7 +249,7 @@ def _cluster_level(
                 start=start[m],
                 end=end[m],
                 similarity=float(weight[e].min()),
-                exact=bool(np.unique(group[m]).size == 1),
+                exact=bool(np.all(group[m] == group[m[0]])),
                 edges=edges[order],
                 edge_similarity=weight[e][order],
             )
@@ -278,15 +301,24 @@ class _DocumentPairs:
 
 
 def scan_documents(
-    documents: list[Document], config: ScanConfig, progress: Callable[[int], None] | None = None
+    documents: list[Document],
+    config: ScanConfig,
+    progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> ScanResult:
-    """Run the whole pipeline over documents held in memory."""
+    """Run the whole pipeline over documents held in memory.
+
+    Signing (the cost that grows with the corpus) runs on `workers` processes; everything after
+    it runs here. The result does not depend on `workers`.
+    """
+    from .engine import signed_batches
+
     acc = {level: _Units() for level in config.levels}
-    for base in range(0, len(documents), config.batch_size):
-        batch = documents[base : base + config.batch_size]
-        _sign_batch(batch, base, config, acc)
+    for n_docs, batch in signed_batches(documents, config, workers):
+        for level, units in batch.items():
+            acc[level].parts.append(units)
         if progress is not None:
-            progress(len(batch))
+            progress(n_docs)
     result = ScanResult(clusters=[])
     by_level: dict[str, list[Cluster]] = {}
     for level in config.levels:
