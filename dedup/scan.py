@@ -195,7 +195,12 @@ def _group_equal_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cluster_level(
-    level: str, documents: list[Document], units: _Units, config: ScanConfig, stats: LevelStats
+    level: str,
+    documents: list[Document],
+    units: _Units,
+    config: ScanConfig,
+    stats: LevelStats,
+    threads: int = 1,
 ) -> list[Cluster]:
     """Stages candidates -> verify -> cluster for one level."""
     i64 = np.empty(0, dtype=np.int64)
@@ -215,7 +220,7 @@ def _cluster_level(
     rep_of = first[group]
     dup = np.flatnonzero(rep_of != np.arange(n))
     reps = np.sort(first)
-    pairs = reps[candidate_pairs(keys[reps])]
+    pairs = reps[candidate_pairs(keys[reps], threads=threads)]
     stats.candidates = int(pairs.shape[0])
     if pairs.size:
         sims = _verify(documents, doc, rel_a, rel_b, pairs, config)
@@ -323,7 +328,7 @@ def scan_documents(
     by_level: dict[str, list[Cluster]] = {}
     for level in config.levels:
         stats = LevelStats()
-        by_level[level] = _cluster_level(level, documents, acc.pop(level), config, stats)
+        by_level[level] = _cluster_level(level, documents, acc.pop(level), config, stats, threads=workers)
         result.stats[level] = stats
     if "document" in by_level and "paragraph" in by_level:
         known = _DocumentPairs.build(by_level["document"], len(documents))

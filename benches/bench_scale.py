@@ -1,0 +1,120 @@
+"""End-to-end `dedup scan` at growing corpus sizes: time, throughput, peak RSS, growth per doubling.
+
+Each scan runs the real CLI in a fresh process on a generated JSONL file (~450-word documents, 5%
+planted near-duplicates), at the document and paragraph levels, with one worker and with one per
+CPU. Peak RSS is the largest of the scan process and its workers (RUSAGE_CHILDREN). Generating the
+corpus is not timed; files are cached under --data so reruns skip it.
+
+    python benches/bench_scale.py [--sizes 25000,50000,100000,200000] [--out benches/results/scale.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_hashing import machine  # noqa: E402
+
+
+def corpus_file(n_docs: int, data: Path) -> Path:
+    """A JSONL corpus of n_docs generated documents (made once, then reused)."""
+    from dedup.synth import make_corpus
+
+    path = data / f"corpus-{n_docs}.jsonl"
+    if not path.exists():
+        corpus = make_corpus(n_docs, dup_fraction=0.05, seed=7)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            for doc_id, text in zip(corpus.ids, corpus.texts, strict=True):
+                fh.write(orjson.dumps({"id": doc_id, "text": text}) + b"\n")
+        tmp.rename(path)
+    return path
+
+
+def run_scan(path: Path, workers: int) -> dict:
+    """Time one `dedup scan` in a fresh process; peak RSS over it and its workers."""
+    exe = Path(sys.executable).parent / "dedup"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [
+            str(exe),
+            "scan",
+            str(path),
+            "--id-field",
+            "id",
+            "-f",
+            "json",
+            "-o",
+            os.devnull,
+            "--workers",
+            str(workers),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"scan failed: {done.stderr.strip()}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": seconds, "peak_rss_mb": max(peak, before) / 1024, "rss_is_new_max": peak > before}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="25000,50000,100000,200000")
+    ap.add_argument("--workers", default=f"1,{os.cpu_count() or 1}")
+    ap.add_argument("--data", type=Path, default=Path("/tmp/dedup-bench-data"))
+    ap.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "scale.md")
+    args = ap.parse_args()
+    args.data.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    worker_counts = sorted({int(w) for w in args.workers.split(",")})
+    # Warm the numba cache once so no row pays the first compile.
+    run_scan(corpus_file(1000, args.data), 1)
+    rows = []
+    for n in sizes:
+        path = corpus_file(n, args.data)
+        for w in worker_counts:
+            r = run_scan(path, w)
+            rows.append({"docs": n, "workers": w, **r})
+            print(f"  {n} docs, {w} workers: {r['seconds']:.1f} s", file=sys.stderr)
+    lines = [
+        "# End-to-end scan at growing sizes (document + paragraph levels, defaults)",
+        "",
+        f"Machine: {machine()}. Generated JSONL, ~450 words per document, 5% planted near-duplicates;",
+        "each row is one `dedup scan FILE --id-field id -f json -o /dev/null --workers W` in a fresh process.",
+        "Peak RSS is the largest process (scan or worker); a row marked * may show an earlier, larger run.",
+        "",
+        "| documents | workers | seconds | docs/s | x time per doubling | x vs 1 worker | peak RSS MB |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        prev = next((p for p in rows if p["workers"] == r["workers"] and p["docs"] * 2 == r["docs"]), None)
+        single = next(p for p in rows if p["workers"] == worker_counts[0] and p["docs"] == r["docs"])
+        growth = f"{r['seconds'] / prev['seconds']:.2f}" if prev else ""
+        speedup = f"{single['seconds'] / r['seconds']:.2f}"
+        mark = "" if r["rss_is_new_max"] else "*"
+        lines.append(
+            f"| {r['docs']:,} | {r['workers']} | {r['seconds']:.1f} | {r['docs'] / r['seconds']:,.0f} | {growth} "
+            f"| {speedup} | {r['peak_rss_mb']:,.0f}{mark} |"
+        )
+    text = "\n".join(lines) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
