@@ -26,9 +26,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check dedup tests benches
 
+# Benchmarks are not tests: they take minutes and write markdown tables to benches/results/.
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benches/bench_hashing.py
+	$(BIN)/python benches/bench_quality.py
+	$(BIN)/python benches/bench_scale.py
 
 clean-cache:
 	find dedup -name '*.nbi' -delete -o -name '*.nbc' -delete
