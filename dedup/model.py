@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Document:
-    """One input document.
+    """One input document; treat it as immutable.
 
     `id` is what the report calls it; `source` says where it came from (path, or path:line) so an
-    error or a cluster can always be traced back to the input.
+    error or a cluster can always be traced back to the input. Not a frozen dataclass: frozen
+    __init__ goes through object.__setattr__ per field, which cost a second per million documents.
     """
 
     id: str

@@ -16,7 +16,7 @@ import xxhash
 
 from .cluster import components
 from .config import ScanConfig
-from .lsh import band_keys, candidate_pairs
+from .lsh import band_keys, candidate_pairs, hash_argsort
 from .minhash import unit_signatures
 from .model import Document
 from .segment import document_span, paragraphs
@@ -64,9 +64,9 @@ class _Units:
 
     parts: list[UnitBatch] = field(default_factory=list)
 
-    def concat(self, name: str, empty: np.ndarray) -> np.ndarray:
+    def concat(self, name: str, empty: np.ndarray, axis: int = 0) -> np.ndarray:
         arrays = [getattr(p, name) for p in self.parts]
-        return np.concatenate(arrays) if arrays else empty
+        return np.concatenate(arrays, axis=axis) if arrays else empty
 
 
 def _level_units(level: str, texts: list[str], tk: Tokens) -> tuple[np.ndarray, ...]:
@@ -113,7 +113,7 @@ class UnitBatch:
     rel_a: np.ndarray  # token range relative to the document's first token
     rel_b: np.ndarray
     exact: np.ndarray  # (n, 2) uint64: xxh3-128 of the normalized unit
-    keys: np.ndarray  # (n, bands) uint64
+    keys: np.ndarray  # (bands, n) uint64, band-major
 
 
 def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, UnitBatch]:
@@ -182,9 +182,11 @@ def _verify(
 
 
 def _group_equal_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(group of each row, first row of each group) for rows of two uint64 words, by one lexsort
+    """(group of each row, first row of each group) for rows of two uint64 words (a 128-bit hash):
+    sorted by the first word with the hash sort, then by the second within equal first words
     (np.unique(axis=0) sorts a structured view and was the slowest step of clustering)."""
-    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    order, _ = hash_argsort(np.ascontiguousarray(keys[:, 0]))
+    order = order[np.lexsort((keys[order, 1], keys[order, 0]))]  # already sorted: only fixes ties
     ordered = keys[order]
     new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
     group = np.empty(keys.shape[0], dtype=np.int64)
@@ -208,7 +210,7 @@ def _cluster_level(
     start, end = units.concat("start", i64), units.concat("end", i64)
     rel_a, rel_b = units.concat("rel_a", i64), units.concat("rel_b", i64)
     exact = units.concat("exact", np.empty((0, 2), dtype=np.uint64))
-    keys = units.concat("keys", np.empty((0, config.bands), dtype=np.uint64))
+    keys = units.concat("keys", np.empty((config.bands, 0), dtype=np.uint64), axis=1)
     n = doc.size
     stats.units = n
     if n < 2:
@@ -220,7 +222,9 @@ def _cluster_level(
     rep_of = first[group]
     dup = np.flatnonzero(rep_of != np.arange(n))
     reps = np.sort(first)
-    pairs = reps[candidate_pairs(keys[reps], threads=threads)]
+    # np.take keeps the band-major result C-contiguous (keys[:, reps] does not, and each band
+    # would then be copied again).
+    pairs = reps[candidate_pairs(np.take(keys, reps, axis=1), threads=threads)]
     stats.candidates = int(pairs.shape[0])
     if pairs.size:
         sims = _verify(documents, doc, rel_a, rel_b, pairs, config)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dedup.lsh import MAX_BUCKET_PAIRS, candidate_pairs, candidate_probability, optimal_bands
+from dedup.lsh import MAX_BUCKET_PAIRS, candidate_pairs, candidate_probability, hash_argsort, optimal_bands
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0])
@@ -28,14 +30,14 @@ def test_default_layout_beats_datasketch_recall_at_085():
 
 
 def test_candidate_pairs_from_shared_keys():
-    keys = np.array([[1, 10], [2, 10], [1, 11], [3, 12]], dtype=np.uint64)
+    keys = np.array([[1, 10], [2, 10], [1, 11], [3, 12]], dtype=np.uint64).T  # band-major
     pairs = candidate_pairs(keys)
     assert pairs.tolist() == [[0, 1], [0, 2]]
 
 
 def test_large_bucket_is_linked_without_quadratic_pairs():
     n = MAX_BUCKET_PAIRS * 4
-    keys = np.zeros((n, 1), dtype=np.uint64)
+    keys = np.zeros((1, n), dtype=np.uint64)
     pairs = candidate_pairs(keys)
     assert pairs.shape[0] < 2 * n
     # Still connected: every unit reaches unit 0 through the emitted pairs.
@@ -43,3 +45,12 @@ def test_large_bucket_is_linked_without_quadratic_pairs():
 
     (group,) = components(n, pairs[:, 0], pairs[:, 1])
     assert group.size == n
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=300), st.integers(0, 3))
+@settings(max_examples=60, deadline=None)
+def test_hash_argsort_is_a_stable_sort(values, dup_every):
+    keys = np.array(values + values[: len(values) // (dup_every + 1)], dtype=np.uint64)  # with repeats
+    order, ordered = hash_argsort(keys)
+    assert np.array_equal(order, np.argsort(keys, kind="stable"))
+    assert np.array_equal(ordered, np.sort(keys))
