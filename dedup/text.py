@@ -271,14 +271,16 @@ def _token_spans(word_bits, brk_bits, offsets, starts, ends, lines, doc_start):
 
 _ONES = U64(0x0101010101010101)
 _LOWER = U64(0x2020202020202020)
+_APOSTROPHES = U64(0x2727272727272727)
+_BACKTICKS = U64(0x6060606060606060)
 _HIGHS = U64(0x8080808080808080)
 
 
 @njit(inline="always", cache=True)
-def _has_byte(w, byte):
-    """Whether any byte of w equals `byte` (the exact SWAR zero-byte test)."""
-    v = w ^ (U64(byte) * _ONES)
-    return ((v - _ONES) & ~v & _HIGHS) != U64(0)
+def _zero_bytes(v):
+    """Nonzero exactly when some byte of v is zero (the SWAR test). Bytes of a word past the token
+    are zero, but the XOR with a nonzero pattern before this test makes them nonzero."""
+    return (v - _ONES) & ~v & _HIGHS
 
 
 @njit(inline="always", cache=True)
@@ -315,11 +317,15 @@ def _hash_tokens(
             length = ends[t] - s
             w0 = _read_le(buf, s, 8) & _low_bytes(length)
             w1 = _read_le(buf, s + 8, 8) & _low_bytes(max(length - 8, 0))
-            plain = length <= 16 and ((w0 | w1) & _HIGHS) == U64(0)
-            plain = plain and not (
-                _has_byte(w0, 39) or _has_byte(w1, 39) or _has_byte(w0, 96) or _has_byte(w1, 96)
+            # Non-ASCII or apostrophe bytes make a token special; all tests OR-ed, no branch.
+            special = (
+                ((w0 | w1) & _HIGHS)
+                | _zero_bytes(w0 ^ _APOSTROPHES)
+                | _zero_bytes(w1 ^ _APOSTROPHES)
+                | _zero_bytes(w0 ^ _BACKTICKS)
+                | _zero_bytes(w1 ^ _BACKTICKS)
             )
-            if plain:
+            if length <= 16 and special == U64(0):
                 w0 |= _LOWER & _low_bytes(length)
                 w1 |= _LOWER & _low_bytes(max(length - 8, 0))
                 if not hashes_only:
