@@ -152,9 +152,6 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
     return Tokens(h[:o], line[:o], cs[:o], ce[:o], out_start, compact[:c])
 
 
-_PAD = bytes(128)
-
-
 @njit(inline="always", cache=True)
 def _decode(buf, i):
     """(code point, byte length) of the UTF-8 sequence at buf[i] (input is valid: it came from str.encode)."""
