@@ -98,6 +98,9 @@ def _bucket_pairs(order, starts, sizes, total, max_bucket):
     return left, right
 
 
+_INSERTION_MAX = 64
+
+
 @njit(cache=True, nogil=True)
 def hash_argsort(keys):
     """Stable argsort of uint64 hash values (and the sorted values): one counting-sort pass on the
@@ -124,7 +127,15 @@ def hash_argsort(keys):
         fill[b] = at + 1
     for b in range(65536):
         lo = starts[b]
-        for i in range(lo + 1, starts[b + 1]):
+        hi = starts[b + 1]
+        if hi - lo > _INSERTION_MAX:
+            # A crowded bucket (only crafted input crowds one: exact keys hash attacker-controlled
+            # text) gets a stable O(g log g) sort instead of insertion sort's O(g^2).
+            perm = np.argsort(ordered[lo:hi], kind="mergesort")
+            order[lo:hi] = order[lo:hi][perm]
+            ordered[lo:hi] = ordered[lo:hi][perm]
+            continue
+        for i in range(lo + 1, hi):
             k = ordered[i]
             o = order[i]
             j = i - 1

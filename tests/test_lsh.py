@@ -54,3 +54,13 @@ def test_hash_argsort_is_a_stable_sort(values, dup_every):
     order, ordered = hash_argsort(keys)
     assert np.array_equal(order, np.argsort(keys, kind="stable"))
     assert np.array_equal(ordered, np.sort(keys))
+
+
+def test_hash_argsort_crowded_bucket_is_still_a_stable_sort():
+    """Keys crafted to share their top 16 bits (the adversarial case) take the mergesort path."""
+    rng = np.random.default_rng(2)
+    keys = rng.integers(0, 1 << 48, 5000, dtype=np.uint64) | (np.uint64(0xABCD) << np.uint64(48))
+    keys[::7] = keys[3]  # and repeats
+    order, ordered = hash_argsort(keys)
+    assert np.array_equal(order, np.argsort(keys, kind="stable"))
+    assert np.array_equal(ordered, np.sort(keys))
