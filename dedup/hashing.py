@@ -202,7 +202,7 @@ def xxh3_short(w0, w1, n):
     return _sel(n <= 3, r13, _sel(n <= 8, r48, r916))
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)  # slow path only: not inlined, to keep compile time down
 def _mix16(buf, i, s):
     secret = XXH3_SECRET
     return mul128_fold64(
@@ -278,7 +278,7 @@ def xxh3_64(buf, start, end):
     return _xxh3_avalanche(result)
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)  # slow path only: not inlined, to keep compile time down
 def _accumulate_512(acc, buf, i, s):
     secret = XXH3_SECRET
     for lane in range(8):

@@ -102,14 +102,7 @@ _INSERTION_MAX = 64
 
 
 @njit(cache=True, nogil=True)
-def hash_argsort(keys):
-    """Stable argsort of uint64 hash values (and the sorted values): one counting-sort pass on the
-    top 16 bits, then insertion sort inside each bucket (~20 keys per bucket at a million keys).
-
-    Valid for any keys, fast for uniformly distributed ones, which band keys and exact keys are
-    (fmix64 / xxh3 outputs). numpy's comparison sort of each band was the largest serial cost of
-    a scan, and an LSD radix sort lost to its four cache-thrashing scatter passes.
-    """
+def _hash_argsort(keys, crowded):
     n = keys.size
     starts = np.zeros(65537, np.int64)
     for i in range(n):
@@ -125,15 +118,14 @@ def hash_argsort(keys):
         order[at] = i
         ordered[at] = keys[i]
         fill[b] = at + 1
+    n_crowded = 0
     for b in range(65536):
         lo = starts[b]
         hi = starts[b + 1]
-        if hi - lo > _INSERTION_MAX:
-            # A crowded bucket (only crafted input crowds one: exact keys hash attacker-controlled
-            # text) gets a stable O(g log g) sort instead of insertion sort's O(g^2).
-            perm = np.argsort(ordered[lo:hi], kind="mergesort")
-            order[lo:hi] = order[lo:hi][perm]
-            ordered[lo:hi] = ordered[lo:hi][perm]
+        if hi - lo > _INSERTION_MAX:  # left for the caller, see hash_argsort
+            crowded[2 * n_crowded] = lo
+            crowded[2 * n_crowded + 1] = hi
+            n_crowded += 1
             continue
         for i in range(lo + 1, hi):
             k = ordered[i]
@@ -145,6 +137,27 @@ def hash_argsort(keys):
                 j -= 1
             ordered[j + 1] = k
             order[j + 1] = o
+    return order, ordered, n_crowded
+
+
+def hash_argsort(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stable argsort of uint64 hash values, and the sorted values: one counting-sort pass on the
+    top 16 bits, then insertion sort inside each bucket (~20 keys per bucket at a million keys).
+
+    Valid for any keys, fast for uniformly distributed ones, which band keys and exact keys are
+    (fmix64 / xxh3 outputs); numpy's comparison sort of each band was the largest serial cost of a
+    scan, and an LSD radix sort lost to its four cache-thrashing scatter passes. A bucket crowded
+    with more than 64 keys (only crafted input does that with distinct keys: exact keys hash
+    attacker-controlled text) is sorted by numpy's stable sort here instead of quadratic insertion
+    sort; doing it outside the kernel also keeps numba from compiling a whole mergesort (4 s).
+    """
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    crowded = np.empty(2 * (keys.size // (_INSERTION_MAX + 1) + 1), np.int64)
+    order, ordered, n_crowded = _hash_argsort(keys, crowded)
+    for lo, hi in crowded[: 2 * n_crowded].reshape(-1, 2).tolist():
+        perm = np.argsort(ordered[lo:hi], kind="stable")
+        order[lo:hi] = order[lo:hi][perm]
+        ordered[lo:hi] = ordered[lo:hi][perm]
     return order, ordered
 
 

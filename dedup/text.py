@@ -152,7 +152,7 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
     return Tokens(h[:o], line[:o], cs[:o], ce[:o], out_start, compact[:c])
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)  # rare path (multi-byte characters): not inlined, to keep compile time down
 def _decode(buf, i):
     """(code point, byte length) of the UTF-8 sequence at buf[i] (input is valid: it came from str.encode)."""
     b0 = buf[i]
