@@ -19,7 +19,7 @@ from .config import ScanConfig
 from .lsh import band_keys, candidate_pairs, hash_argsort
 from .minhash import unit_signatures
 from .model import Document
-from .segment import document_span, paragraphs
+from .segment import document_span, paragraphs_batch
 from .shingle import shingle_sets
 from .text import Tokens, tokenize_batch
 from .verify import jaccard_pairs
@@ -76,13 +76,7 @@ def _level_units(level: str, texts: list[str], tk: Tokens) -> tuple[np.ndarray, 
         spans = np.array([document_span(t) for t in texts], dtype=np.int64).reshape(n, 2)
         doc = np.arange(n, dtype=np.int64)
         return doc, spans[:, 0], spans[:, 1], tk.doc_start[:-1].copy(), tk.doc_start[1:].copy()
-    per_doc = [paragraphs(t) for t in texts]
-    counts = np.fromiter((p[0].size for p in per_doc), dtype=np.int64, count=n)
-    doc = np.repeat(np.arange(n, dtype=np.int64), counts)
-    empty = np.empty(0, dtype=np.int64)
-    line = np.concatenate([p[0] for p in per_doc]) if n else empty
-    start = np.concatenate([p[1] for p in per_doc]) if n else empty
-    end = np.concatenate([p[2] for p in per_doc]) if n else empty
+    doc, line, start, end = paragraphs_batch(texts)
     # Tokens are ordered by (document, line): find each paragraph's token range by binary search.
     tok_doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(tk.doc_start))
     tok_key = (tok_doc << 32) | tk.line.astype(np.int64)

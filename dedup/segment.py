@@ -9,6 +9,7 @@ so a paragraph's tokens are found by line number without re-tokenizing.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
 def document_span(text: str) -> tuple[int, int]:
@@ -19,7 +20,8 @@ def document_span(text: str) -> tuple[int, int]:
 
 
 def paragraphs(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(line, start, end) of every non-blank line."""
+    """(line, start, end) of every non-blank line: the plain-Python reference that the batch
+    kernel (`paragraphs_batch`, used by the pipeline) is tested against."""
     lines_out: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -38,3 +40,65 @@ def paragraphs(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         np.asarray(starts, dtype=np.int64),
         np.asarray(ends, dtype=np.int64),
     )
+
+
+# The same sets as str.splitlines (line breaks) and str.isspace (whitespace), as lookup tables for
+# the batch kernel below. No character at or above U+3001 is whitespace.
+_SPACE_LIMIT = 0x3001
+_IS_SPACE = np.array([chr(c).isspace() for c in range(_SPACE_LIMIT)], dtype=np.bool_)
+_IS_BREAK = np.zeros(_SPACE_LIMIT, dtype=np.bool_)
+_IS_BREAK[[0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]] = True
+
+
+def paragraphs_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(doc, line, start, end) of every paragraph of a batch, identical to `paragraphs` per text.
+
+    The texts go to the kernel as UTF-32 code points (one C call per text), so positions are exact
+    character offsets into the original text; splitting lines in Python cost 20 us per document,
+    38% of signing.
+    """
+    encoded = [t.encode("utf-32-le", "surrogatepass") for t in texts]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(texts)), out=offsets[1:])
+    offsets //= 4
+    cps = np.frombuffer(b"".join(encoded), dtype=np.uint32)
+    return _paragraph_spans(cps, offsets, _IS_SPACE, _IS_BREAK)
+
+
+@njit(cache=True, nogil=True)
+def _paragraph_spans(cps, offsets, is_space, is_break):
+    n_docs = offsets.size - 1
+    cap = cps.size // 2 + n_docs + 1  # a paragraph needs a character and a break
+    doc = np.empty(cap, np.int64)
+    line = np.empty(cap, np.int64)
+    start = np.empty(cap, np.int64)
+    end = np.empty(cap, np.int64)
+    limit = is_space.size
+    k = 0
+    for d in range(n_docs):
+        base = offsets[d]
+        stop = offsets[d + 1]
+        i = base
+        number = 0
+        while i < stop:
+            # one line: [i, j) up to its break
+            j = i
+            while j < stop and not (cps[j] < limit and is_break[cps[j]]):
+                j += 1
+            a = i
+            while a < j and cps[a] < limit and is_space[cps[a]]:
+                a += 1
+            b = j
+            while b > a and cps[b - 1] < limit and is_space[cps[b - 1]]:
+                b -= 1
+            if b > a:
+                doc[k] = d
+                line[k] = number
+                start[k] = a - base
+                end[k] = b - base
+                k += 1
+            if j < stop and cps[j] == 13 and j + 1 < stop and cps[j + 1] == 10:
+                j += 1  # "\r\n" is one break
+            number += 1
+            i = j + 1
+    return doc[:k], line[:k], start[:k], end[:k]

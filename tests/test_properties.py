@@ -21,7 +21,7 @@ import dedup
 from dedup import ScanConfig, estimate_jaccard, signatures
 from dedup.model import Document
 from dedup.scan import Cluster, scan_documents
-from dedup.segment import paragraphs
+from dedup.segment import paragraphs, paragraphs_batch
 from dedup.text import LINE_BREAKS, tokenize_batch
 from dedup.verify import jaccard
 
@@ -282,3 +282,17 @@ def test_scan_edges_are_verified_and_identical_sets_always_cluster(
         for ky in keys[x + 1 :]:
             if sets[kx] == sets[ky]:
                 assert kx in label and label[kx] == label.get(ky), (kx, ky)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ANY_TEXT, max_size=6))
+def test_batch_segmenter_matches_the_reference(texts: list[str]) -> None:
+    """The numba segmenter (UTF-32 code points) gives exactly what str.splitlines/strip give."""
+    doc, line, start, end = paragraphs_batch(texts)
+    expected = [
+        (d, int(li), int(s), int(e))
+        for d, t in enumerate(texts)
+        for li, s, e in zip(*paragraphs(t), strict=True)
+    ]
+    got = list(zip(doc.tolist(), line.tolist(), start.tolist(), end.tolist(), strict=True))
+    assert got == expected
