@@ -149,6 +149,13 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, single thread per row"
 
 
+def write_results(text: str, out: Path) -> None:
+    """Every benchmark ends the same way: its markdown table into benches/results/, and on stdout."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=20000)
@@ -207,10 +214,7 @@ def main() -> None:
             f"| {r['name']} | {r['docs']} | {r['docs_per_s']:,.0f} | {r['mb_per_s']:.1f} | {vs_base} | {vs_peer} "
             f"| {r['peak_rss_mb']:.0f} |"
         )
-    text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    write_results("\n".join(lines) + "\n", args.out)
 
 
 if __name__ == "__main__":

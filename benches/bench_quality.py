@@ -28,7 +28,7 @@ from dedup.synth import Corpus, make_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benches"))  # one machine() description for every benchmark's header
-from bench_hashing import machine  # noqa: E402
+from bench_hashing import machine, write_results  # noqa: E402
 
 NGRAM = 5
 NUM_PERM = 128
@@ -307,10 +307,7 @@ def main() -> None:
             log(f"  t={threshold} dedup {method}: recall {rows[-1].recall:.4f} ({rows[-1].seconds:.2f} s)")
         rows.append(run_datasketch(truth, threshold))
         log(f"  t={threshold} datasketch: recall {rows[-1].recall:.4f} ({rows[-1].seconds:.2f} s)")
-    text = table(rows, args, corpus, truth)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    write_results(table(rows, args, corpus, truth), args.out)
 
 
 if __name__ == "__main__":

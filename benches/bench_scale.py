@@ -23,7 +23,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_hashing import machine  # noqa: E402
+from bench_hashing import machine, write_results  # noqa: E402
 
 
 def corpus_file(n_docs: int, data: Path) -> Path:
@@ -110,10 +110,7 @@ def main() -> None:
             f"| {r['docs']:,} | {r['workers']} | {r['seconds']:.1f} | {r['docs'] / r['seconds']:,.0f} | {growth} "
             f"| {speedup} | {r['peak_rss_mb']:,.0f}{mark} |"
         )
-    text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    write_results("\n".join(lines) + "\n", args.out)
 
 
 if __name__ == "__main__":
