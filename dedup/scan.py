@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import xxhash
+from numba import njit
 
 from .cluster import components
 from .config import ScanConfig
@@ -21,7 +21,7 @@ from .minhash import unit_signatures
 from .model import Document
 from .segment import document_span, paragraphs_batch
 from .shingle import shingle_sets
-from .text import Tokens, tokenize_batch
+from .text import Tokens, tokenize_batch, unit_keys
 from .verify import jaccard_pairs
 from .workspace import thread_workspace
 
@@ -69,32 +69,64 @@ class _Units:
         return np.concatenate(arrays, axis=axis) if arrays else empty
 
 
-def _level_units(level: str, texts: list[str], tk: Tokens) -> tuple[np.ndarray, ...]:
-    """(doc, start, end, tok_a, tok_b) of every unit of a level in a batch (tok_* are batch-global)."""
-    n = len(texts)
+def _level_units(level: str, tk: Tokens) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(doc, line, tok_a, tok_b) of every unit of a level in a batch; tok_* are batch-global.
+
+    A paragraph is a run of tokens on one line of one document, found from the tokenizer's line
+    numbers alone: character offsets are worked out later, only for the units that end up in a
+    cluster (segmenting every document here cost a quarter of signing). A line without tokens is
+    never a unit, so nothing is lost. A document unit has line -1.
+    """
+    n = tk.doc_start.size - 1
     if level == "document":
-        spans = np.array([document_span(t) for t in texts], dtype=np.int64).reshape(n, 2)
-        doc = np.arange(n, dtype=np.int64)
-        return doc, spans[:, 0], spans[:, 1], tk.doc_start[:-1].copy(), tk.doc_start[1:].copy()
-    doc, line, start, end = paragraphs_batch(texts)
-    # Tokens are ordered by (document, line): find each paragraph's token range by binary search.
-    tok_doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(tk.doc_start))
-    tok_key = (tok_doc << 32) | tk.line.astype(np.int64)
-    par_key = (doc << 32) | line
-    tok_a = np.searchsorted(tok_key, par_key, side="left")
-    tok_b = np.searchsorted(tok_key, par_key, side="right")
-    return doc, start, end, tok_a, tok_b
+        return (
+            np.arange(n, dtype=np.int64),
+            np.full(n, -1, dtype=np.int64),
+            tk.doc_start[:-1].copy(),
+            tk.doc_start[1:].copy(),
+        )
+    return _line_runs(tk.doc_start, tk.line)
 
 
-def _exact_keys(tk: Tokens, tok_a: np.ndarray, tok_b: np.ndarray) -> np.ndarray:
-    """xxh3-128 of each unit's normalized text (tokens joined by one space): one C call per unit."""
-    data = memoryview(tk.compact.tobytes())
-    digest = xxhash.xxh3_128_digest
-    cs, ce = tk.cstart, tk.cend
-    raw = b"".join(
-        digest(data[cs[a] : ce[b - 1]]) for a, b in zip(tok_a.tolist(), tok_b.tolist(), strict=True)
-    )
-    return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 2)
+@njit(cache=True, nogil=True)
+def _line_runs(doc_start, line):
+    """(doc, line, tok_a, tok_b) of each run of tokens on one line of one document."""
+    cap = line.size
+    doc = np.empty(cap, np.int64)
+    out_line = np.empty(cap, np.int64)
+    tok_a = np.empty(cap, np.int64)
+    tok_b = np.empty(cap, np.int64)
+    k = 0
+    for d in range(doc_start.size - 1):
+        t = doc_start[d]
+        stop = doc_start[d + 1]
+        while t < stop:
+            a = t
+            while t < stop and line[t] == line[a]:
+                t += 1
+            doc[k] = d
+            out_line[k] = line[a]
+            tok_a[k] = a
+            tok_b[k] = t
+            k += 1
+    return doc[:k], out_line[:k], tok_a[:k], tok_b[:k]
+
+
+def unit_offsets(
+    level: str, documents: list[Document], doc: np.ndarray, line: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """[start, end) character offsets into the original text of units given as (document, line)."""
+    if level == "document":
+        spans = np.array([document_span(documents[d].text) for d in doc.tolist()], dtype=np.int64)
+        spans = spans.reshape(doc.size, 2)
+        return spans[:, 0], spans[:, 1]
+    needed = np.unique(doc)
+    p_doc, p_line, p_start, p_end = paragraphs_batch([documents[d].text for d in needed.tolist()])
+    p_key = (needed[p_doc] << 32) | p_line  # sorted: documents in order, lines in order
+    at = np.searchsorted(p_key, (doc << 32) | line)
+    if at.size and (at.max() >= p_key.size or np.any(p_key[at] != ((doc << 32) | line))):
+        raise AssertionError("a tokenized line is not a paragraph of its document")
+    return p_start[at], p_end[at]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +134,10 @@ class UnitBatch:
     """What signing one batch leaves for LSH and verification, per unit of one level."""
 
     doc: np.ndarray  # global document index
-    start: np.ndarray
-    end: np.ndarray
+    line: np.ndarray  # line of a paragraph within its document (-1 for a document unit)
     rel_a: np.ndarray  # token range relative to the document's first token
     rel_b: np.ndarray
-    exact: np.ndarray  # (n, 2) uint64: xxh3-128 of the normalized unit
+    exact: np.ndarray  # (n, 2) uint64: identity key of the normalized unit (text.unit_keys)
     keys: np.ndarray  # (bands, n) uint64, band-major
 
 
@@ -116,12 +147,12 @@ def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, Uni
     A pure function of its arguments (the workspace is scratch), so batches can run in any process.
     """
     ws = thread_workspace()
-    tk = tokenize_batch(texts, ws)
+    tk = tokenize_batch(texts, ws, hashes_only=True)
     out = {}
     for level in config.levels:
-        doc, start, end, tok_a, tok_b = _level_units(level, texts, tk)
+        doc, line, tok_a, tok_b = _level_units(level, tk)
         keep = (tok_b - tok_a) >= config.min_words
-        doc, start, end, tok_a, tok_b = doc[keep], start[keep], end[keep], tok_a[keep], tok_b[keep]
+        doc, line, tok_a, tok_b = doc[keep], line[keep], tok_a[keep], tok_b[keep]
         sig = unit_signatures(
             tk.hash,
             tok_a,
@@ -135,11 +166,10 @@ def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, Uni
         first_tok = tk.doc_start[doc]
         out[level] = UnitBatch(
             doc=doc + base,
-            start=start,
-            end=end,
+            line=line,
             rel_a=tok_a - first_tok,
             rel_b=tok_b - first_tok,
-            exact=_exact_keys(tk, tok_a, tok_b),
+            exact=unit_keys(tk.hash, tok_a, tok_b),
             keys=band_keys(sig, config.bands, config.rows),
         )
     return out
@@ -200,8 +230,7 @@ def _cluster_level(
 ) -> list[Cluster]:
     """Stages candidates -> verify -> cluster for one level."""
     i64 = np.empty(0, dtype=np.int64)
-    doc = units.concat("doc", i64)
-    start, end = units.concat("start", i64), units.concat("end", i64)
+    doc, line = units.concat("doc", i64), units.concat("line", i64)
     rel_a, rel_b = units.concat("rel_a", i64), units.concat("rel_b", i64)
     exact = units.concat("exact", np.empty((0, 2), dtype=np.uint64))
     keys = units.concat("keys", np.empty((config.bands, 0), dtype=np.uint64), axis=1)
@@ -237,9 +266,15 @@ def _cluster_level(
     position = np.zeros(n, dtype=np.int64)  # a unit's index among its cluster's sorted members
     edge_order = np.argsort(labels[left], kind="stable")
     edge_cuts = np.searchsorted(labels[left][edge_order], np.arange(len(groups) + 1))
+    # Offsets only for the units in a cluster (a paragraph's line orders it within its document).
+    start = np.zeros(n, dtype=np.int64)
+    end = np.zeros(n, dtype=np.int64)
+    if groups:
+        in_cluster = np.concatenate(groups)
+        start[in_cluster], end[in_cluster] = unit_offsets(level, documents, doc[in_cluster], line[in_cluster])
     clusters = []
     for gi, members in enumerate(groups):
-        m = members[np.lexsort((start[members], doc[members]))]
+        m = members[np.lexsort((line[members], doc[members]))]
         position[m] = np.arange(m.size)
         e = edge_order[edge_cuts[gi] : edge_cuts[gi + 1]]
         a, b = position[left[e]], position[right[e]]

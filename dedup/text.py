@@ -20,7 +20,22 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from .hashing import U64, _read_le, _sel, popcount, trailing_zeros, xxh3_64, xxh3_short
+from .hashing import (
+    P64_1,
+    P64_2,
+    P64_3,
+    P64_4,
+    P64_5,
+    U64,
+    _read_le,
+    _sel,
+    _xxh64_avalanche,
+    popcount,
+    rotl64,
+    trailing_zeros,
+    xxh3_64,
+    xxh3_short,
+)
 from .workspace import Workspace
 
 SEP, WORD, DELETE, BREAK, CR = 0, 1, 2, 3, 4
@@ -112,7 +127,8 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
 
     With a workspace the result lives in its memory and is valid until the workspace's next use
     (copy what must outlive it); without one, the result owns fresh arrays. With `hashes_only`
-    the line numbers, offsets and compact text are not produced (left empty).
+    (all that signing needs) the offsets and compact text are not produced (left empty); token
+    hashes and line numbers always are.
     """
     ws = ws if ws is not None else Workspace()
     # The common case inline (one C call per document, no Python frame); the rest via encode().
@@ -148,7 +164,7 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
     o, c = _hash_tokens(buf, starts[:k], ends[:k], lines[:k], doc_start, cls, hashes_only, *out)
     h, line, cs, ce, compact, out_start = out
     if hashes_only:
-        return Tokens(h[:o], line[:0], cs[:0], ce[:0], out_start, compact[:0])
+        return Tokens(h[:o], line[:o], cs[:0], ce[:0], out_start, compact[:0])
     return Tokens(h[:o], line[:o], cs[:o], ce[:o], out_start, compact[:c])
 
 
@@ -293,8 +309,8 @@ def _hash_tokens(
 
     A plain ASCII token of up to 16 bytes (nearly all of them) is two masked 8-byte words: lowercased
     (OR 0x20 per byte is exact on [0-9A-Za-z]), copied and hashed without a loop or a
-    data-dependent branch. With `hashes_only` (all that signatures need) nothing but the hashes is
-    written. Longer tokens, and tokens with non-ASCII
+    data-dependent branch. With `hashes_only` (all that signatures need) nothing but the hashes and
+    line numbers is written. Longer tokens, and tokens with non-ASCII
     or apostrophe bytes, are copied character by character without their deleted characters; one
     left empty (it was only apostrophes) is dropped.
     """
@@ -347,10 +363,35 @@ def _hash_tokens(
                 if hashes_only:  # compact was only scratch space
                     c = c0
             tok_hash[o] = h
+            tok_line[o] = lines[t]
             if not hashes_only:
-                tok_line[o] = lines[t]
                 cs[o] = c0
                 ce[o] = c
             o += 1
     out_start[doc_start.size - 1] = o
     return o, c
+
+
+@njit(cache=True, nogil=True)
+def unit_keys(tk_hash, tok_a, tok_b):
+    """(n, 2) uint64 identity keys of units [tok_a, tok_b): equal exactly when their token sequences
+    are, hence their normalized texts (tokens joined by one space), up to a 2^-128 chance beyond
+    the 64-bit token hashes every other stage relies on too.
+
+    Two different XXH64-style chains over the token hashes (multiply, rotate), not polynomials:
+    polynomial hashes mod 2^64 collide on crafted (Thue-Morse) sequences, and an exact key groups
+    units without verification.
+    """
+    n = tok_a.size
+    out = np.empty((n, 2), np.uint64)
+    for u in range(n):
+        a, b = tok_a[u], tok_b[u]
+        acc0 = P64_5
+        acc1 = P64_4
+        for t in range(a, b):
+            acc0 = rotl64(acc0 + tk_hash[t] * P64_2, 31) * P64_1
+            acc1 = rotl64(acc1 ^ (tk_hash[t] * P64_3), 27) * P64_4 + P64_5
+        count = U64(max(b - a, 0))
+        out[u, 0] = _xxh64_avalanche(acc0 ^ count)
+        out[u, 1] = _xxh64_avalanche(acc1 + count * P64_2)
+    return out

@@ -296,3 +296,36 @@ def test_batch_segmenter_matches_the_reference(texts: list[str]) -> None:
     ]
     got = list(zip(doc.tolist(), line.tolist(), start.tolist(), end.tolist(), strict=True))
     assert got == expected
+
+
+@given(st.lists(ANY_TEXT, min_size=1, max_size=8))
+def test_unit_keys_are_equal_exactly_when_normalized_texts_are(texts: list[str]) -> None:
+    """Exact-duplicate keys group units without verification: equal keys must mean equal text."""
+    from dedup.text import unit_keys
+
+    tk = tokenize_batch(texts)
+    keys = unit_keys(tk.hash, tk.doc_start[:-1], tk.doc_start[1:])
+    normalized = [" ".join(toks) for toks in token_strings(texts)]
+    for i in range(len(texts)):
+        for j in range(len(texts)):
+            assert (tuple(keys[i]) == tuple(keys[j])) == (normalized[i] == normalized[j])
+
+
+@given(st.lists(ANY_TEXT, min_size=1, max_size=6))
+def test_paragraph_units_from_token_lines_have_exact_offsets(texts: list[str]) -> None:
+    """Paragraph units come from the tokenizer's line numbers; their offsets (worked out later, on
+    the original text) must frame exactly the tokens the unit was signed with."""
+    from dedup.scan import _level_units, unit_offsets
+    from dedup.text import tokens
+
+    tk = tokenize_batch(texts, hashes_only=True)
+    doc, line, tok_a, tok_b = _level_units("paragraph", tk)
+    per_doc = token_strings(texts)
+    assert sum(int(b - a) for a, b in zip(tok_a, tok_b, strict=True)) == sum(map(len, per_doc))
+    docs = [Document(id=str(i), text=t, source="t") for i, t in enumerate(texts)]
+    start, end = unit_offsets("paragraph", docs, doc, line)
+    for d, a, b, s, e in zip(
+        doc.tolist(), tok_a.tolist(), tok_b.tolist(), start.tolist(), end.tolist(), strict=True
+    ):
+        first = int(tk.doc_start[d])
+        assert tokens(texts[d][s:e]) == per_doc[d][a - first : b - first]
