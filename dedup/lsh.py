@@ -12,6 +12,8 @@ Python dict per band.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit
 
@@ -177,19 +179,36 @@ def _band_pairs(col: np.ndarray, max_bucket: int) -> np.ndarray:
 def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET_PAIRS, threads: int = 1) -> np.ndarray:
     """Unique unit pairs (i < j) sharing at least one band key, as an (m, 2) int64 array, sorted.
 
-    `keys` is band-major, (bands, n_units). Bands are independent and the kernels release the
-    GIL, so with `threads` > 1 bands run on a thread pool.
+    `keys` is band-major, (bands, n_units).
     """
-    n = keys.shape[1]
+    keys = np.ascontiguousarray(keys)
+    return candidate_pairs_by_band(lambda b: keys[b], keys.shape[0], keys.shape[1], max_bucket, threads)
+
+
+def candidate_pairs_by_band(
+    column: Callable[[int], np.ndarray],
+    bands: int,
+    n: int,
+    max_bucket: int = MAX_BUCKET_PAIRS,
+    threads: int = 1,
+) -> np.ndarray:
+    """candidate_pairs with each band's keys (n of them) produced on demand by column(band).
+
+    Bands are independent and the kernels release the GIL, so with `threads` > 1 bands (and the
+    gathering of their keys) run on a thread pool.
+    """
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    columns = list(np.ascontiguousarray(keys))
+
+    def one(band: int) -> np.ndarray:
+        return _band_pairs(np.ascontiguousarray(column(band)), max_bucket)
+
     if threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(threads) as pool:
-            chunks = list(pool.map(lambda col: _band_pairs(col, max_bucket), columns))
+            chunks = list(pool.map(one, range(bands)))
     else:
-        chunks = [_band_pairs(col, max_bucket) for col in columns]
+        chunks = [one(b) for b in range(bands)]
     codes = np.unique(np.concatenate(chunks))
     return np.stack([codes // n, codes % n], axis=1)

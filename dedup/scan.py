@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .cluster import components
+from .cluster import component_labels, components
 from .config import ScanConfig
-from .lsh import band_keys, candidate_pairs, hash_argsort
+from .lsh import band_keys, candidate_pairs_by_band, hash_argsort
 from .minhash import unit_signatures
 from .model import Document
 from .segment import document_span, paragraphs_batch
@@ -182,42 +182,62 @@ def _verify(
     rel_b: np.ndarray,
     pairs: np.ndarray,
     config: ScanConfig,
+    threads: int = 1,
 ) -> np.ndarray:
-    """Exact Jaccard of each candidate pair, re-tokenizing only the documents involved."""
-    needed = np.unique(pairs.ravel())
-    needed_docs = np.unique(doc[needed])
-    local = np.full(doc.max() + 1 if doc.size else 0, -1, dtype=np.int64)
-    local[needed_docs] = np.arange(needed_docs.size)
-    tok_hash_parts, base = [], 0
-    # Tokenize the needed documents in batches; unit token ranges become global over the concatenation.
-    doc_first = np.empty(needed_docs.size, dtype=np.int64)
-    for i in range(0, needed_docs.size, config.batch_size):
-        chunk = needed_docs[i : i + config.batch_size]
-        tk = tokenize_batch([documents[d].text for d in chunk.tolist()], thread_workspace())
-        doc_first[i : i + chunk.size] = tk.doc_start[:-1] + base
-        tok_hash_parts.append(tk.hash.copy())  # the workspace is reused by the next chunk
-        base += tk.hash.size
-    tok_hash = np.concatenate(tok_hash_parts) if tok_hash_parts else np.empty(0, np.uint64)
-    first = doc_first[local[doc[needed]]]
-    offsets, values = shingle_sets(tok_hash, first + rel_a[needed], first + rel_b[needed], config.ngram)
+    """Exact Jaccard of each candidate pair, re-tokenizing only the documents involved.
+
+    Chunks of those documents are tokenized into shingle sets on `threads` threads (the kernels
+    release the GIL); the sets are then joined into one CSR array for the pairwise merge.
+    """
+    needed = np.unique(pairs.ravel())  # sorted unit indices, hence sorted by document
+    needed_doc = doc[needed]
+    needed_docs = np.unique(needed_doc)
+    bounds = [*list(range(0, needed_docs.size, config.batch_size)), needed_docs.size]
+    unit_cut = np.searchsorted(needed_doc, [*needed_docs[bounds[:-1]].tolist(), doc.max() + 1])
+
+    def shingle_chunk(i: int) -> tuple[np.ndarray, np.ndarray]:
+        chunk = needed_docs[bounds[i] : bounds[i + 1]]
+        tk = tokenize_batch([documents[d].text for d in chunk.tolist()], thread_workspace(), hashes_only=True)
+        units = needed[unit_cut[i] : unit_cut[i + 1]]
+        first = tk.doc_start[np.searchsorted(chunk, doc[units])]
+        return shingle_sets(tk.hash, first + rel_a[units], first + rel_b[units], config.ngram)
+
+    if threads > 1 and len(bounds) > 2:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(shingle_chunk, range(len(bounds) - 1)))
+    else:
+        parts = [shingle_chunk(i) for i in range(len(bounds) - 1)]
+    shift = np.cumsum([0] + [v.size for _, v in parts])
+    offsets = np.concatenate([[0]] + [o[1:] + shift[i] for i, (o, _) in enumerate(parts)]).astype(np.int64)
+    values = np.concatenate([v for _, v in parts])
     position = np.full(doc.size, -1, dtype=np.int64)
     position[needed] = np.arange(needed.size)
     return jaccard_pairs(offsets, values, position[pairs[:, 0]], position[pairs[:, 1]])
 
 
 def _group_equal_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(group of each row, first row of each group) for rows of two uint64 words (a 128-bit hash):
-    sorted by the first word with the hash sort, then by the second within equal first words
-    (np.unique(axis=0) sorts a structured view and was the slowest step of clustering)."""
-    order, _ = hash_argsort(np.ascontiguousarray(keys[:, 0]))
-    order = order[np.lexsort((keys[order, 1], keys[order, 0]))]  # already sorted: only fixes ties
-    ordered = keys[order]
-    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
-    group = np.empty(keys.shape[0], dtype=np.int64)
+    """(group of each row, first row of each group) for rows of two uint64 words (a 128-bit key).
+
+    Rows are sorted by the first word with the hash sort (stable); only runs of equal first words
+    (the duplicates, a few percent) are then ordered by the second word. np.unique(axis=0), and
+    later a full lexsort, were the slowest steps of clustering.
+    """
+    n = keys.shape[0]
+    order, ordered0 = hash_argsort(np.ascontiguousarray(keys[:, 0]))
+    ordered1 = keys[order, 1]
+    same0 = ordered0[1:] == ordered0[:-1]
+    if same0.any():
+        in_run = np.flatnonzero(np.r_[same0, False] | np.r_[False, same0])
+        run = np.cumsum(np.r_[True, ~same0])[in_run]
+        fix = np.lexsort((ordered1[in_run], run))  # stable: equal rows keep their index order
+        order[in_run] = order[in_run][fix]
+        ordered1[in_run] = ordered1[in_run][fix]
+    new = np.r_[True, (ordered0[1:] != ordered0[:-1]) | (ordered1[1:] != ordered1[:-1])]
+    group = np.empty(n, dtype=np.int64)
     group[order] = np.cumsum(new) - 1
-    first = np.full(int(new.sum()), keys.shape[0], dtype=np.int64)
-    np.minimum.at(first, group, np.arange(keys.shape[0]))
-    return group, first
+    return group, order[new]  # the first row of a group in sorted order is its smallest index
 
 
 def _cluster_level(
@@ -233,7 +253,6 @@ def _cluster_level(
     doc, line = units.concat("doc", i64), units.concat("line", i64)
     rel_a, rel_b = units.concat("rel_a", i64), units.concat("rel_b", i64)
     exact = units.concat("exact", np.empty((0, 2), dtype=np.uint64))
-    keys = units.concat("keys", np.empty((config.bands, 0), dtype=np.uint64), axis=1)
     n = doc.size
     stats.units = n
     if n < 2:
@@ -245,12 +264,12 @@ def _cluster_level(
     rep_of = first[group]
     dup = np.flatnonzero(rep_of != np.arange(n))
     reps = np.sort(first)
-    # np.take keeps the band-major result C-contiguous (keys[:, reps] does not, and each band
-    # would then be copied again).
-    pairs = reps[candidate_pairs(np.take(keys, reps, axis=1), threads=threads)]
+    pairs = reps[
+        candidate_pairs_by_band(_band_columns(units, reps), config.bands, reps.size, threads=threads)
+    ]
     stats.candidates = int(pairs.shape[0])
     if pairs.size:
-        sims = _verify(documents, doc, rel_a, rel_b, pairs, config)
+        sims = _verify(documents, doc, rel_a, rel_b, pairs, config, threads)
         ok = sims >= config.threshold - _EPS
         pairs, sims = pairs[ok], sims[ok]
     else:
@@ -259,40 +278,62 @@ def _cluster_level(
     left = np.concatenate([dup, pairs[:, 0]])
     right = np.concatenate([rep_of[dup], pairs[:, 1]])
     weight = np.concatenate([np.ones(dup.size), sims])
-    labels = np.full(n, -1, dtype=np.int64)
-    groups = components(n, left, right)
-    for gi, members in enumerate(groups):
-        labels[members] = gi
-    position = np.zeros(n, dtype=np.int64)  # a unit's index among its cluster's sorted members
-    edge_order = np.argsort(labels[left], kind="stable")
-    edge_cuts = np.searchsorted(labels[left][edge_order], np.arange(len(groups) + 1))
+    labels, n_clusters = component_labels(n, left, right)
+    if n_clusters == 0:
+        return []
+    # All clusters at once, as whole-array operations; each cluster is then slices of the results.
+    members = np.flatnonzero(labels >= 0)
+    members = members[np.lexsort((line[members], doc[members], labels[members]))]
+    cuts = np.searchsorted(labels[members], np.arange(n_clusters + 1))
+    position = np.empty(n, dtype=np.int64)  # a unit's index among its cluster's sorted members
+    position[members] = np.arange(members.size) - cuts[labels[members]]
+    a, b = position[left], position[right]
+    lo, hi, edge_label = np.minimum(a, b), np.maximum(a, b), labels[left]
+    eo = np.lexsort((hi, lo, edge_label))
+    edges = np.stack([lo[eo], hi[eo]], axis=1)
+    edge_weight = weight[eo]
+    ecuts = np.searchsorted(edge_label[eo], np.arange(n_clusters + 1))
+    similarity = np.minimum.reduceat(edge_weight, ecuts[:-1]).tolist()
+    g = group[members]
+    exact_all = (np.minimum.reduceat(g, cuts[:-1]) == np.maximum.reduceat(g, cuts[:-1])).tolist()
     # Offsets only for the units in a cluster (a paragraph's line orders it within its document).
-    start = np.zeros(n, dtype=np.int64)
-    end = np.zeros(n, dtype=np.int64)
-    if groups:
-        in_cluster = np.concatenate(groups)
-        start[in_cluster], end[in_cluster] = unit_offsets(level, documents, doc[in_cluster], line[in_cluster])
-    clusters = []
-    for gi, members in enumerate(groups):
-        m = members[np.lexsort((line[members], doc[members]))]
-        position[m] = np.arange(m.size)
-        e = edge_order[edge_cuts[gi] : edge_cuts[gi + 1]]
-        a, b = position[left[e]], position[right[e]]
-        edges = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)
-        order = np.lexsort((edges[:, 1], edges[:, 0]))
-        clusters.append(
-            Cluster(
-                level=level,
-                doc=doc[m],
-                start=start[m],
-                end=end[m],
-                similarity=float(weight[e].min()),
-                exact=bool(np.all(group[m] == group[m[0]])),
-                edges=edges[order],
-                edge_similarity=weight[e][order],
-            )
+    start, end = unit_offsets(level, documents, doc[members], line[members])
+    m_doc = doc[members]
+    return [
+        Cluster(
+            level=level,
+            doc=m_doc[c0:c1],
+            start=start[c0:c1],
+            end=end[c0:c1],
+            similarity=float(sim),
+            exact=bool(ex),
+            edges=edges[e0:e1],
+            edge_similarity=edge_weight[e0:e1],
         )
-    return clusters
+        for c0, c1, e0, e1, sim, ex in zip(
+            cuts[:-1].tolist(),
+            cuts[1:].tolist(),
+            ecuts[:-1].tolist(),
+            ecuts[1:].tolist(),
+            similarity,
+            exact_all,
+            strict=True,
+        )
+    ]
+
+
+def _band_columns(units: _Units, rows: np.ndarray):
+    """band -> that band's keys of the given units (sorted global indices), gathered batch by batch
+    (in the caller's worker threads) instead of concatenating and copying the whole key matrix."""
+    sizes = [p.doc.size for p in units.parts]
+    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    cut = np.searchsorted(rows, bounds)
+    local = [rows[cut[i] : cut[i + 1]] - bounds[i] for i in range(len(sizes))]
+
+    def column(band: int) -> np.ndarray:
+        return np.concatenate([p.keys[band][ix] for p, ix in zip(units.parts, local, strict=True)])
+
+    return column
 
 
 @dataclass(frozen=True, slots=True)
