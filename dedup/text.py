@@ -395,3 +395,45 @@ def unit_keys(tk_hash, tok_a, tok_b):
         out[u, 0] = _xxh64_avalanche(acc0 ^ count)
         out[u, 1] = _xxh64_avalanche(acc1 + count * P64_2)
     return out
+
+
+_ASCII_WORD = None  # compiled on first use
+
+
+def token_char_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """[start, end) character offsets in the original text of each token the tokenizer emits for it.
+
+    Only needed where a result is shown (passage members), so plain Python: a regex for ASCII text,
+    and for other text each character classified by its own normalized form (a character whose NFKC
+    form holds a letter is part of a word, as "™" -> "tm" is). Deleted characters at a token's
+    edges (quote-like apostrophes) are left out of its span. If NFKC composes across characters in
+    a way this cannot follow, the token count differs from the kernel's; callers check.
+    """
+    import re
+
+    global _ASCII_WORD
+    if _ASCII_WORD is None:
+        _ASCII_WORD = re.compile(r"['`]*([0-9A-Za-z](?:[0-9A-Za-z'`]*[0-9A-Za-z])?)['`]*")
+    if text.isascii():
+        spans = [m.span(1) for m in _ASCII_WORD.finditer(text)]
+    else:
+        cls = char_classes()
+        spans = []
+        start = -1
+        last_word = -1
+        for i, ch in enumerate(text):
+            folded = normalize(ch) if ord(ch) >= 0x80 else ch.lower()
+            kinds = [cls[ord(c)] for c in folded] if folded else [DELETE]
+            if WORD in kinds:
+                if start < 0:
+                    start = i
+                last_word = i
+            elif kinds and all(k == DELETE for k in kinds):
+                continue  # inside a word it joins; outside one it is nothing
+            elif start >= 0:
+                spans.append((start, last_word + 1))
+                start = -1
+        if start >= 0:
+            spans.append((start, last_word + 1))
+    arr = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    return arr[:, 0].copy(), arr[:, 1].copy()
