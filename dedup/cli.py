@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
     from typer._click.exceptions import ClickException, UsageError
 
 from . import __version__
-from .config import LEVELS, ScanConfig
+from .config import BOILERPLATE_DF, LEVELS, ScanConfig
 from .model import DedupError
 from .output import write_output
 
@@ -63,9 +63,9 @@ def scan(
             help="Files, folders (recursive: .txt .md .jsonl .json, optionally .gz), or - for stdin."
         ),
     ],
-    level: Annotated[
-        str, typer.Option(help=f"Comma-separated levels: {', '.join(LEVELS)}.")
-    ] = "document,paragraph",
+    level: Annotated[str, typer.Option(help=f"Comma-separated levels: {', '.join(LEVELS)}.")] = ",".join(
+        LEVELS
+    ),
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv.")] = "table",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
@@ -79,7 +79,23 @@ def scan(
     method: Annotated[
         str, typer.Option(help="classic (k permutations, datasketch-compatible) or oph.")
     ] = "classic",
-    min_words: Annotated[int, typer.Option(help="Ignore units with fewer words.")] = 5,
+    min_words: Annotated[
+        int | None,
+        typer.Option(
+            help="Shortest unit or passage reported, in words "
+            "(default: 5 for documents and paragraphs, 8 for passages)."
+        ),
+    ] = None,
+    boilerplate_df: Annotated[
+        float,
+        typer.Option(
+            help="Passages: an n-gram in more documents than this is boilerplate (seeds no match); "
+            "below 1 a fraction of the documents, never fewer than 10."
+        ),
+    ] = BOILERPLATE_DF,
+    max_gap: Annotated[
+        int, typer.Option(help="Passages: unmatched words an alignment bridges (edits, dropped clauses).")
+    ] = 10,
     text_field: Annotated[str, typer.Option(help="JSON field holding the text.")] = "text",
     id_field: Annotated[
         str | None, typer.Option(help="JSON field holding the id (default: FILE:LINE).")
@@ -90,7 +106,7 @@ def scan(
     batch_size: Annotated[int, typer.Option(help="Documents per hashing batch (memory vs. speed).")] = 256,
     workers: Annotated[int, typer.Option(help="Processes for hashing; 0 = one per available CPU.")] = 0,
 ) -> None:
-    """Scan documents for near-duplicate documents and repeated paragraphs, and report the clusters."""
+    """Scan documents for near-duplicate documents, repeated paragraphs and shared passages."""
     from .io import read_documents
     from .report import FORMATS, build_report, render
     from .scan import scan_documents
@@ -106,6 +122,8 @@ def scan(
         method=method,  # type: ignore[arg-type]
         min_words=min_words,
         levels=levels,
+        boilerplate_df=boilerplate_df,
+        max_gap=max_gap,
         batch_size=batch_size,
     )
     if output is not None and not (output.parent if str(output.parent) else Path(".")).is_dir():
@@ -132,6 +150,41 @@ def scan(
 
         width = shutil.get_terminal_size().columns
     write_output(render(report, fmt, width=width), output)
+
+
+@app.command()
+def compare(
+    a: Annotated[
+        str, typer.Argument(help="The first document: a file (or - for stdin) holding one document.")
+    ],
+    b: Annotated[str, typer.Argument(help="The second document, likewise.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    ngram: Annotated[int, typer.Option(help="Words per seed n-gram.")] = 5,
+    min_words: Annotated[int, typer.Option(help="Shortest passage reported, in words.")] = 8,
+    max_gap: Annotated[int, typer.Option(help="Unmatched words an alignment bridges.")] = 10,
+    text_field: Annotated[str, typer.Option(help="JSON field holding the text.")] = "text",
+) -> None:
+    """Show the passages two documents share, side by side, with their character offsets."""
+    from .io import read_documents
+    from .passage import compare_documents
+    from .report import render_compare
+
+    if fmt not in ("table", "json"):
+        raise DedupError(f"--format must be table or json, got {fmt!r}")
+    docs = []
+    for arg in (a, b):
+        found = read_documents([arg], text_field=text_field).documents
+        if len(found) != 1:
+            raise DedupError(f"{arg}: holds {len(found)} documents; compare takes one document per input")
+        docs.append(found[0])
+    config = ScanConfig(ngram=ngram, min_words=min_words, max_gap=max_gap, levels=("passage",))
+    passages = compare_documents(docs[0], docs[1], config)
+    width = None
+    if sys.stdout.isatty():
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+    write_output(render_compare(docs[0], docs[1], passages, fmt, width), None)
 
 
 def run(argv: list[str] | None = None) -> int:

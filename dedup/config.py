@@ -11,9 +11,18 @@ from typing import Any, Literal
 
 from .model import DedupError
 
-Level = Literal["document", "paragraph"]
+Level = Literal["document", "paragraph", "passage"]
 Method = Literal["classic", "oph"]
-LEVELS: tuple[str, ...] = ("document", "paragraph")
+LEVELS: tuple[str, ...] = ("document", "paragraph", "passage")
+UNIT_LEVELS: tuple[str, ...] = ("document", "paragraph")  # signed with MinHash; passages are aligned
+# Shortest unit or passage, in words, when --min-words is not given. Passages need more: five-word
+# runs ("the Islamic State group in") recur by chance, a five-word paragraph repeated does not.
+UNIT_MIN_WORDS = 5
+PASSAGE_MIN_WORDS = 8
+# An n-gram in more documents than this is boilerplate unless --boilerplate-df says otherwise; a
+# fraction never counts fewer than BOILERPLATE_FLOOR documents (boilerplate means "very many").
+BOILERPLATE_DF = 0.05
+BOILERPLATE_FLOOR = 10
 MAX_NGRAM = 64
 METHODS: tuple[str, ...] = ("classic", "oph")
 
@@ -32,9 +41,11 @@ class ScanConfig:
     num_perm: int = 128
     seed: int = 1
     method: Method = "classic"
-    min_words: int = 5
-    levels: tuple[str, ...] = ("document", "paragraph")
+    min_words: int | None = None  # None: UNIT_MIN_WORDS for units, PASSAGE_MIN_WORDS for passages
+    levels: tuple[str, ...] = LEVELS
     batch_size: int = 256
+    boilerplate_df: float = BOILERPLATE_DF  # below 1: a fraction of the documents; else a count
+    max_gap: int = 10  # words a passage alignment bridges (a changed word, a dropped clause)
     bands: int = field(default=0)
     rows: int = field(default=0)
 
@@ -45,8 +56,12 @@ class ScanConfig:
             raise DedupError(f"--ngram must be in 1..{MAX_NGRAM}, got {self.ngram}")
         if not 1 <= self.num_perm <= 4096:
             raise DedupError(f"--num-perm must be in 1..4096, got {self.num_perm}")
-        if self.min_words < 1:
+        if self.min_words is not None and self.min_words < 1:
             raise DedupError(f"--min-words must be at least 1, got {self.min_words}")
+        if not self.boilerplate_df > 0:
+            raise DedupError(f"--boilerplate-df must be positive, got {self.boilerplate_df}")
+        if not 0 <= self.max_gap <= 1000:
+            raise DedupError(f"--max-gap must be in 0..1000, got {self.max_gap}")
         if self.method not in METHODS:
             raise DedupError(f"--method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not 0 <= self.seed < 2**32:
@@ -72,6 +87,24 @@ class ScanConfig:
             object.__setattr__(self, "bands", b)
             object.__setattr__(self, "rows", r)
 
+    @property
+    def unit_levels(self) -> tuple[str, ...]:
+        return tuple(lv for lv in self.levels if lv in UNIT_LEVELS)
+
+    @property
+    def unit_min_words(self) -> int:
+        return self.min_words if self.min_words is not None else UNIT_MIN_WORDS
+
+    @property
+    def passage_min_words(self) -> int:
+        return self.min_words if self.min_words is not None else PASSAGE_MIN_WORDS
+
+    def max_df(self, n_documents: int) -> int:
+        """Documents an n-gram may occur in and still seed a passage."""
+        if self.boilerplate_df >= 1:
+            return int(self.boilerplate_df)
+        return max(int(self.boilerplate_df * n_documents), BOILERPLATE_FLOOR)
+
     def candidate_recall(self) -> tuple[float, float]:
         """(similarity, probability): how likely a pair at the recall target becomes a candidate."""
         from .lsh import candidate_probability, recall_target
@@ -83,6 +116,9 @@ class ScanConfig:
         """Every setting that shaped the result, for the report."""
         out = asdict(self)
         out["levels"] = list(self.levels)
+        out["min_words"] = {
+            lv: self.passage_min_words if lv == "passage" else self.unit_min_words for lv in self.levels
+        }
         del out["batch_size"]  # shapes speed and memory, never the result
         out["normalization"] = NORMALIZATION
         out["shingle_hash"] = SHINGLE_HASH

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(slots=True)
 class Document:
@@ -50,3 +52,18 @@ class InputError(DedupError):
         super().__init__(f"{where}: {problem}")
         self.where = where
         self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Units (or passages) found to be copies of each other at one level."""
+
+    level: str
+    doc: np.ndarray  # int64 document index per member, sorted by (doc, start)
+    start: np.ndarray
+    end: np.ndarray
+    similarity: float  # lowest verified Jaccard among the pairs that joined the cluster
+    exact: bool  # every member has the same normalized text
+    edges: np.ndarray  # (m, 2) member-index pairs that joined the cluster: exact copies or verified LSH pairs
+    edge_similarity: np.ndarray  # exact Jaccard of each edge (for passages: aligned-word identity)
+    boilerplate: bool = False  # passage level: text in very many documents, reported once, not reuse

@@ -9,15 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import orjson
 
 from .config import ScanConfig
-from .model import Document, Skipped
+from .model import Cluster, Document, Skipped
 from .output import _SURROGATE, scrub_surrogates
-from .scan import Cluster, ScanResult
+from .scan import ScanResult
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "jsonl", "csv")
@@ -36,18 +37,7 @@ def _duplicated_chars(clusters: list[Cluster]) -> int:
     for c in clusters:
         for d, s, e in zip(c.doc[1:].tolist(), c.start[1:].tolist(), c.end[1:].tolist(), strict=True):
             spans.setdefault(d, []).append((s, e))
-    total = 0
-    for intervals in spans.values():
-        intervals.sort()
-        cur_s, cur_e = intervals[0]
-        for s, e in intervals[1:]:
-            if s > cur_e:
-                total += cur_e - cur_s
-                cur_s, cur_e = s, e
-            else:
-                cur_e = max(cur_e, e)
-        total += cur_e - cur_s
-    return total
+    return sum(_union_length(intervals) for intervals in spans.values())
 
 
 def build_report(
@@ -65,20 +55,21 @@ def build_report(
             {"doc": documents[d].id, "start": s, "end": e, "text": documents[d].text[s:e]}
             for d, s, e in zip(c.doc.tolist(), c.start.tolist(), c.end.tolist(), strict=True)
         ]
-        clusters.append(
-            {
-                "id": cid,
-                "level": c.level,
-                "scope": "within" if np.unique(c.doc).size == 1 else "across",
-                "similarity": _round(c.similarity),
-                "members": members,
-                "exact": c.exact,
-                "pairs": [
-                    [int(i), int(j), _round(sim)]
-                    for (i, j), sim in zip(c.edges.tolist(), c.edge_similarity.tolist(), strict=True)
-                ],
-            }
-        )
+        entry = {
+            "id": cid,
+            "level": c.level,
+            "scope": "within" if np.unique(c.doc).size == 1 else "across",
+            "similarity": _round(c.similarity),
+            "members": members,
+            "exact": c.exact,
+            "pairs": [
+                [int(i), int(j), _round(sim)]
+                for (i, j), sim in zip(c.edges.tolist(), c.edge_similarity.tolist(), strict=True)
+            ],
+        }
+        if c.level == "passage":
+            entry["boilerplate"] = c.boilerplate
+        clusters.append(entry)
     total_chars = sum(len(d.text) for d in documents)
     dup = _duplicated_chars(result.clusters)
     by_level = {lv: sum(1 for c in result.clusters if c.level == lv) for lv in config.levels}
@@ -96,6 +87,7 @@ def build_report(
         "candidate_pairs": {lv: s.candidates for lv, s in result.stats.items()},
         "verified_pairs": {lv: s.verified for lv, s in result.stats.items()},
         "suppressed_paragraph_clusters": result.suppressed,
+        "passages": asdict(result.passages) if result.passages is not None else None,
         "skipped": len(skipped),
         "skipped_inputs": [{"source": s.source, "reason": s.reason} for s in skipped],
     }
@@ -105,7 +97,50 @@ def build_report(
         "documents": [{"id": d.id, "source": d.source, "chars": len(d.text)} for d in documents],
         "clusters": clusters,
         "summary": summary,
+        "reuse": _reuse(documents, result.clusters),
     }
+
+
+def _reuse(documents: list[Document], clusters: list[Cluster]) -> list[dict[str, Any]]:
+    """The syndication view: per document holding text shared with other documents (any level,
+    boilerplate excluded), how much of it is shared and with whom. Absent documents share nothing."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    partners: dict[int, set[int]] = {}
+    for c in clusters:
+        docs = set(c.doc.tolist())
+        if c.boilerplate or len(docs) < 2:
+            continue
+        for d, s, e in zip(c.doc.tolist(), c.start.tolist(), c.end.tolist(), strict=True):
+            spans.setdefault(d, []).append((s, e))
+            partners.setdefault(d, set()).update(docs - {d})
+    out = []
+    for d in sorted(spans):
+        shared = _union_length(spans[d])
+        size = len(documents[d].text)
+        out.append(
+            {
+                "doc": documents[d].id,
+                "shared_chars": shared,
+                "shared_fraction": _round(shared / size) if size else 0.0,
+                "with": [documents[p].id for p in sorted(partners[d])],
+            }
+        )
+    return out
+
+
+def _union_length(intervals: list[tuple[int, int]]) -> int:
+    """Characters covered by the union of [start, end) intervals."""
+    total, cur_s, cur_e = 0, None, None
+    for s, e in sorted(intervals):
+        if cur_e is None or s > cur_e:
+            if cur_e is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None:
+        total += cur_e - cur_s
+    return total
 
 
 def _dumps(obj: Any, indent: bool) -> str:
@@ -190,10 +225,23 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
             # Text(), not markup strings: document text and ids may contain "[...]".
             where = "\n".join(f"{_printable(m['doc'])}[{m['start']}:{m['end']}]" for m in c["members"])
             snippet = " ".join(_printable(c["members"][0]["text"]).split())
+            level = "boilerplate" if c.get("boilerplate") else c["level"]
             table.add_row(
-                str(c["id"]), c["level"], c["scope"], f"{c['similarity']:.3f}", Text(where), Text(snippet)
+                str(c["id"]), level, c["scope"], f"{c['similarity']:.3f}", Text(where), Text(snippet)
             )
         console.print(table)
+    if report.get("reuse"):
+        reuse = Table(title="Text shared with other documents", expand=True)
+        reuse.add_column("document", no_wrap=True)
+        reuse.add_column("shared", justify="right", no_wrap=True)
+        reuse.add_column("with", overflow="fold", ratio=1)
+        for r in report["reuse"]:
+            reuse.add_row(
+                Text(_printable(r["doc"])),
+                f"{r['shared_fraction']:.1%}",
+                Text(", ".join(_printable(w) for w in r["with"])),
+            )
+        console.print(reuse)
     else:
         console.print("No duplicates found.", markup=False)
     by_level = ", ".join(f"{n} {lv}" for lv, n in summary["clusters_by_level"].items())
@@ -204,6 +252,48 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
         + (f"; {_plural(summary['skipped'], 'input')} skipped" if summary["skipped"] else ""),
         markup=False,
     )
+    return buf.getvalue()
+
+
+def render_compare(a: Document, b: Document, passages: list, fmt: str, width: int | None = None) -> str:
+    """`dedup compare`: the shared passages of two documents, side by side (table) or as JSON."""
+    rows = [
+        {
+            "a": [p.a_start, p.a_end],
+            "b": [p.b_start, p.b_end],
+            "words": [p.words_a, p.words_b],
+            "identity": _round(p.identity),
+            "exact": p.exact,
+            "a_text": a.text[p.a_start : p.a_end],
+            "b_text": b.text[p.b_start : p.b_end],
+        }
+        for p in passages
+    ]
+    if fmt == "json":
+        doc = {"a": {"id": a.id, "source": a.source}, "b": {"id": b.id, "source": b.source}, "passages": rows}
+        return _dumps(doc, indent=True) + "\n"
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=width or 120, no_color=True, highlight=False)
+    if not rows:
+        console.print("No shared passages.", markup=False)
+        return buf.getvalue()
+    table = Table(title=f"{len(rows)} shared passage(s)", show_lines=True, expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column(Text(_printable(a.id)), ratio=1, overflow="fold")
+    table.add_column(Text(_printable(b.id)), ratio=1, overflow="fold")
+    table.add_column("identity", justify="right", no_wrap=True)
+    for i, r in enumerate(rows):
+        table.add_row(
+            str(i),
+            Text(f"[{r['a'][0]}:{r['a'][1]}] " + _printable(r["a_text"])),
+            Text(f"[{r['b'][0]}:{r['b'][1]}] " + _printable(r["b_text"])),
+            f"{r['identity']:.3f}",
+        )
+    console.print(table)
     return buf.getvalue()
 
 

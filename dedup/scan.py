@@ -15,10 +15,11 @@ import numpy as np
 from numba import njit
 
 from .cluster import component_labels, components
-from .config import ScanConfig
+from .config import LEVELS, ScanConfig
 from .lsh import band_keys, candidate_pairs_by_band, hash_argsort
 from .minhash import unit_signatures
-from .model import Document
+from .model import Cluster, Document
+from .passage import PassageStats, find_passages
 from .segment import document_span, paragraphs_batch
 from .shingle import shingle_sets
 from .text import Tokens, tokenize_batch, unit_keys
@@ -27,20 +28,6 @@ from .workspace import thread_workspace
 
 # Jaccard values are ratios of integers; this keeps 4/5 >= 0.8 true whatever the float rounding.
 _EPS = 1e-12
-
-
-@dataclass(frozen=True, slots=True)
-class Cluster:
-    """Units found to be copies of each other at one level."""
-
-    level: str
-    doc: np.ndarray  # int64 document index per member, sorted by (doc, start)
-    start: np.ndarray
-    end: np.ndarray
-    similarity: float  # lowest verified Jaccard among the pairs that joined the cluster
-    exact: bool  # every member has the same normalized text
-    edges: np.ndarray  # (m, 2) member-index pairs that joined the cluster: exact copies or verified LSH pairs
-    edge_similarity: np.ndarray  # exact Jaccard of each edge
 
 
 @dataclass(slots=True)
@@ -56,6 +43,7 @@ class ScanResult:
     clusters: list[Cluster]
     stats: dict[str, LevelStats] = field(default_factory=dict)
     suppressed: int = 0  # paragraph clusters already explained by a document cluster
+    passages: PassageStats | None = None
 
 
 @dataclass(slots=True)
@@ -149,9 +137,9 @@ def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, Uni
     ws = thread_workspace()
     tk = tokenize_batch(texts, ws, hashes_only=True)
     out = {}
-    for level in config.levels:
+    for level in config.unit_levels:
         doc, line, tok_a, tok_b = _level_units(level, tk)
-        keep = (tok_b - tok_a) >= config.min_words
+        keep = (tok_b - tok_a) >= config.unit_min_words
         doc, line, tok_a, tok_b = doc[keep], line[keep], tok_a[keep], tok_b[keep]
         sig = unit_signatures(
             tk.hash,
@@ -392,15 +380,16 @@ def scan_documents(
     """
     from .engine import signed_batches
 
-    acc = {level: _Units() for level in config.levels}
-    for n_docs, batch in signed_batches(documents, config, workers):
-        for level, units in batch.items():
-            acc[level].parts.append(units)
-        if progress is not None:
-            progress(n_docs)
+    acc = {level: _Units() for level in config.unit_levels}
+    if acc:
+        for n_docs, batch in signed_batches(documents, config, workers):
+            for level, units in batch.items():
+                acc[level].parts.append(units)
+            if progress is not None:
+                progress(n_docs)
     result = ScanResult(clusters=[])
     by_level: dict[str, list[Cluster]] = {}
-    for level in config.levels:
+    for level in config.unit_levels:
         stats = LevelStats()
         by_level[level] = _cluster_level(level, documents, acc.pop(level), config, stats, threads=workers)
         result.stats[level] = stats
@@ -409,7 +398,11 @@ def scan_documents(
         kept = [c for c in by_level["paragraph"] if not known.explain(c)]
         result.suppressed = len(by_level["paragraph"]) - len(kept)
         by_level["paragraph"] = kept
-    level_rank = {lv: i for i, lv in enumerate(("document", "paragraph"))}
+    if "passage" in config.levels:
+        result.passages = PassageStats()
+        units_found = [c for lv in config.unit_levels for c in by_level[lv]]
+        by_level["passage"] = find_passages(documents, config, units_found, result.passages)
+    level_rank = {lv: i for i, lv in enumerate(LEVELS)}
     clusters = [c for lv in config.levels for c in by_level[lv]]
     clusters.sort(key=lambda c: (int(c.doc[0]), int(c.start[0]), level_rank[c.level], int(c.end[0])))
     result.clusters = clusters

@@ -31,8 +31,16 @@ def report(seeds_dir):
     return json.loads(buf.getvalue())
 
 
-def _clusters_of(report, doc_prefix):
-    return [c for c in report["clusters"] if all(m["doc"].startswith(doc_prefix) for m in c["members"])]
+def _clusters_of(report, doc_prefix, levels=("document", "paragraph")):
+    return [
+        c
+        for c in report["clusters"]
+        if c["level"] in levels and all(m["doc"].startswith(doc_prefix) for m in c["members"])
+    ]
+
+
+def _units(report):
+    return [c for c in report["clusters"] if c["level"] != "passage"]
 
 
 def test_documents_listed_in_order(report, seeds_dir):
@@ -81,13 +89,21 @@ def test_repeated_lines(report, seeds_dir, prefix, line):
 def test_000_has_no_cluster_and_no_document_clusters(report):
     assert not any(m["doc"].startswith("000_") for c in report["clusters"] for m in c["members"])
     assert not [c for c in report["clusters"] if c["level"] == "document"]
-    assert report["summary"]["clusters"] == 15 == len(report["clusters"])
+    assert len(_units(report)) == 15
+    assert report["summary"]["clusters"] == len(report["clusters"])
 
 
 def test_summary_counts_duplicated_characters(report, seeds_dir):
-    # Second copies: the 12 repeated paragraphs of 001 and one line each in 002, 003 and 004.
-    expected = sum(len(c["members"][1]["text"]) for c in report["clusters"])
-    assert report["summary"]["duplicated_chars"] == expected
+    # Second copies: the 12 repeated paragraphs of 001 and one line each in 002, 003 and 004, plus
+    # what passages add outside those (unioned per document, as the report counts).
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for c in report["clusters"]:
+        for m in c["members"][1:]:
+            spans.setdefault(m["doc"], []).append((m["start"], m["end"]))
+    covered = {(d, i) for d, iv in spans.items() for s, e in iv for i in range(s, e)}
+    assert report["summary"]["duplicated_chars"] == len(covered)
+    units_only = sum(len(c["members"][1]["text"]) for c in _units(report))
+    assert report["summary"]["duplicated_chars"] >= units_only
     total = sum(len((seeds_dir / i).read_text(encoding="utf-8")) for i in SEED_IDS)
     assert report["summary"]["total_chars"] == total
 
@@ -111,5 +127,6 @@ def test_schema_key_order(report):
             assert list(m) == ["doc", "start", "end", "text"]
     assert list(report["summary"])[:3] == ["documents", "clusters", "duplicated_chars"]
     p = report["params"]
-    assert (p["threshold"], p["ngram"], p["num_perm"], p["min_words"]) == (0.8, 5, 128, 5)
+    assert (p["threshold"], p["ngram"], p["num_perm"]) == (0.8, 5, 128)
+    assert p["min_words"] == {"document": 5, "paragraph": 5, "passage": 8}
     assert p["bands"] * p["rows"] <= p["num_perm"]

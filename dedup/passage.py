@@ -1,0 +1,742 @@
+"""Shared passages: maximal spans of text that occur in two or more places, with small edits.
+
+Paragraph MinHash finds whole copied paragraphs; a quote or a syndicated paragraph reprinted inside
+different words needs alignment. The stages, each over whole arrays:
+
+1. index: every word n-gram of every document, as one uint64 sort key (the top 32 bits of its
+   64-bit hash, then its global token position) plus the low 32 hash bits by position, so two
+   n-grams match only when all 64 bits do. 12 bytes per word, sorted once.
+2. seeds: an n-gram in two or more places and in at most `max_df` documents pairs those places.
+   One in more documents is boilerplate: it seeds nothing (see 6).
+3. runs: seed pairs on one diagonal (the same offset between the two places) whose n-grams are
+   at most `max_gap` words apart form a run; a changed word leaves such a gap.
+4. alignments: runs of one pair of documents on nearby diagonals that follow each other (a dropped
+   or inserted clause shifts the diagonal) merge into one alignment. Its spans are maximal: a word
+   past either end that also matched would have made one more seed.
+5. places and clusters: per document, overlapping aligned spans are one place; alignments link
+   places; connected places form a passage cluster. An alignment that a document or paragraph
+   cluster already covers (both of its sides lie in members of one such cluster) is dropped, so
+   nothing is reported twice.
+6. boilerplate: runs of consecutive boilerplate n-grams form spans, and spans with identical words
+   form one `boilerplate` cluster each: reported once, and never counted as reuse.
+
+Passage search grows with the number of words and of matching places, not with the number of
+document pairs: no pair of documents is looked at unless it shares seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .cluster import component_labels
+from .config import ScanConfig
+from .hashing import MASK32, P64_1, P64_2, U64, _xxh64_avalanche, rotl64
+from .model import Cluster, DedupError, Document
+from .shingle import batch_shingles
+from .text import token_char_spans, tokenize_batch
+from .workspace import thread_workspace
+
+# Occurrences of one n-gram that are paired all-against-all; beyond this many places an n-gram
+# is too common to say where a copy came from, like boilerplate.
+_MAX_OCCURRENCES_FACTOR = 4
+# Two aligned spans in one document are one place when they overlap by half the shorter one.
+_SAME_PLACE = 0.5
+# An alignment counts as already reported when this share of each side lies in unit-cluster members.
+_EXPLAINED = 0.9
+# Extension past the seeds: match / mismatch scores and the drop below the best that ends it.
+_MATCH, _MISMATCH, _XDROP = 1, -2, 4
+_EXTEND_SLACK = 3  # words an alignment may lack before extension and still be extended
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """Two places holding the same passage: token ranges [a0, a1) of doc_a and [b0, b1) of doc_b."""
+
+    doc_a: int
+    a0: int
+    a1: int
+    doc_b: int
+    b0: int
+    b1: int
+    identity: float  # words covered by matching n-grams / the longer side
+    exact: bool  # one diagonal, fully covered, equal lengths: the same words
+
+
+@dataclass(slots=True)
+class PassageStats:
+    words: int = 0
+    seed_pairs: int = 0
+    alignments: int = 0
+    explained: int = 0  # alignments dropped as already reported by a document or paragraph cluster
+    boilerplate_ngrams: int = 0
+
+
+# --- 1. index ---------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _seed_keys(shingles, doc_start, n, base, keys, low):
+    """Keys (hash top 32 bits << 32 | global position) of every full n-gram of a batch, and the low
+    32 hash bits by position. Returns the number of keys written."""
+    k = 0
+    for d in range(doc_start.size - 1):
+        a = doc_start[d]
+        b = doc_start[d + 1]
+        for i in range(a, b):
+            h = shingles[i]
+            low[i] = np.uint32(h & MASK32)
+            if i + n <= b:
+                keys[k] = ((h >> U64(32)) << U64(32)) | U64(base + i)
+                k += 1
+    return k
+
+
+def _index(documents: list[Document], config: ScanConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted keys, low hash bits by global position, first global token of each document)."""
+    n = config.ngram
+    ws = thread_workspace()
+    doc_start = np.zeros(len(documents) + 1, dtype=np.int64)
+    key_parts, low_parts = [], []
+    base = 0
+    for i in range(0, len(documents), config.batch_size):
+        chunk = documents[i : i + config.batch_size]
+        tk = tokenize_batch([d.text for d in chunk], ws, hashes_only=True)
+        shingles = ws.array("passage_shingles", tk.hash.size, np.uint64)
+        batch_shingles(tk.hash, n, shingles)
+        keys = np.empty(tk.hash.size, dtype=np.uint64)
+        low = np.empty(tk.hash.size, dtype=np.uint32)
+        k = _seed_keys(shingles, tk.doc_start, n, base, keys, low)
+        key_parts.append(keys[:k].copy())
+        low_parts.append(low)
+        doc_start[i + 1 : i + 1 + len(chunk)] = base + tk.doc_start[1:]
+        base += tk.hash.size
+        if base >= 2**32:
+            raise DedupError("the passage level handles up to 2**32 words in one scan; scan fewer documents")
+    keys = np.concatenate(key_parts) if key_parts else np.empty(0, np.uint64)
+    keys.sort(kind="stable")  # radix sort for integers: whole array, in place
+    low = np.concatenate(low_parts) if low_parts else np.empty(0, np.uint32)
+    return keys, low, doc_start
+
+
+# --- 2. seeds ---------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _doc_of(doc_start, pos):
+    return np.searchsorted(doc_start, pos, side="right") - 1
+
+
+@njit(cache=True, nogil=True)
+def _groups(keys, low, i, j, scratch):
+    """Positions of keys[i:j] (equal top hash bits) ordered by (low bits, position) into scratch."""
+    m = j - i
+    for t in range(m):
+        p = keys[i + t] & MASK32
+        scratch[t] = (U64(low[p]) << U64(32)) | p
+    scratch[:m].sort()
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _seed_pairs(keys, low, doc_start, n, max_df, max_occ, fill, out_a, out_b, boiler, boiler_hash):
+    """Seed pairs (global positions, a < b) from every n-gram in 2..max_occ places and <= max_df
+    documents; positions of n-grams in more than max_df documents go to `boiler`.
+
+    With fill False only counts (pairs, boilerplate positions) are returned, to size the outputs.
+    """
+    n_keys = keys.size
+    scratch = np.empty(64, np.uint64)
+    n_pairs = 0
+    n_boiler = 0
+    n_boiler_ngrams = 0
+    i = 0
+    while i < n_keys:
+        top = keys[i] >> U64(32)
+        j = i + 1
+        while j < n_keys and (keys[j] >> U64(32)) == top:
+            j += 1
+        if j - i >= 2:
+            if j - i > scratch.size:
+                scratch = np.empty(2 * (j - i), np.uint64)
+            m = _groups(keys, low, i, j, scratch)
+            g0 = 0
+            while g0 < m:
+                lo = scratch[g0] >> U64(32)
+                g1 = g0 + 1
+                while g1 < m and (scratch[g1] >> U64(32)) == lo:
+                    g1 += 1
+                if g1 - g0 >= 2:
+                    # one n-gram (all 64 hash bits equal) at positions scratch[g0:g1] & MASK32, ascending
+                    df = 1
+                    prev = _doc_of(doc_start, np.int64(scratch[g0] & MASK32))
+                    for t in range(g0 + 1, g1):
+                        d = _doc_of(doc_start, np.int64(scratch[t] & MASK32))
+                        if d != prev:
+                            df += 1
+                            prev = d
+                    if df > max_df:
+                        n_boiler_ngrams += 1
+                        for t in range(g0, g1):
+                            if fill:
+                                boiler[n_boiler] = np.int64(scratch[t] & MASK32)
+                                boiler_hash[n_boiler] = (top << U64(32)) | lo
+                            n_boiler += 1
+                    elif g1 - g0 <= max_occ:
+                        for s in range(g0, g1):
+                            pa = np.int64(scratch[s] & MASK32)
+                            for t in range(s + 1, g1):
+                                pb = np.int64(scratch[t] & MASK32)
+                                if pb - pa < n and _doc_of(doc_start, pa) == _doc_of(doc_start, pb):
+                                    continue  # overlapping n-grams of one repetitive stretch
+                                if fill:
+                                    out_a[n_pairs] = pa
+                                    out_b[n_pairs] = pb
+                                n_pairs += 1
+                g0 = g1
+        i = j
+    return n_pairs, n_boiler, n_boiler_ngrams
+
+
+# --- 3, 4. runs and alignments ----------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _diagonal_runs(da, db, la, lb, n, gap):
+    """Seed pairs sorted by (doc_a, doc_b, diagonal, la) -> runs: seeds on one diagonal with at
+    most `gap` unmatched words between consecutive n-grams. Returns (doc_a, doc_b, a0, a1, diag,
+    covered words)."""
+    m = da.size
+    r_da = np.empty(m, np.int64)
+    r_db = np.empty(m, np.int64)
+    r_a0 = np.empty(m, np.int64)
+    r_a1 = np.empty(m, np.int64)
+    r_dg = np.empty(m, np.int64)
+    r_cov = np.empty(m, np.int64)
+    k = 0
+    i = 0
+    while i < m:
+        diag = lb[i] - la[i]
+        a0 = la[i]
+        a1 = la[i] + n
+        cov = n
+        j = i + 1
+        while j < m and da[j] == da[i] and db[j] == db[i] and lb[j] - la[j] == diag and la[j] - a1 <= gap:
+            end = la[j] + n
+            if end > a1:
+                cov += end - max(la[j], a1)
+                a1 = end
+            j += 1
+        r_da[k] = da[i]
+        r_db[k] = db[i]
+        r_a0[k] = a0
+        r_a1[k] = a1
+        r_dg[k] = diag
+        r_cov[k] = cov
+        k += 1
+        i = j
+    return r_da[:k], r_db[:k], r_a0[:k], r_a1[:k], r_dg[:k], r_cov[:k]
+
+
+_OPEN = 16  # alignments of one document pair still open to extension
+
+
+@njit(inline="always", cache=True)
+def _emit(out, k, al, da, db, min_words):
+    """Write alignment `al` (a0, a1, b0, b1, diag, covered, runs) as row k if both sides are long
+    enough and, within one document, do not overlap; return the next free row."""
+    if al[1] - al[0] < min_words or al[3] - al[2] < min_words:
+        return k
+    if da == db and al[2] < al[1]:
+        return k
+    out[k, 0] = da
+    out[k, 1] = al[0]
+    out[k, 2] = al[1]
+    out[k, 3] = db
+    out[k, 4] = al[2]
+    out[k, 5] = al[3]
+    out[k, 6] = al[5]
+    out[k, 7] = al[6]
+    return k + 1
+
+
+@njit(cache=True, nogil=True)
+def _merge_runs(r_da, r_db, r_a0, r_a1, r_dg, r_cov, gap, min_words):
+    """Runs sorted by (doc_a, doc_b, a0) -> alignments: a run joins an open alignment of the same
+    document pair when it starts at most `gap` words after it on both sides, moves forward on both,
+    and its diagonal is within `gap` of the alignment's last one. Returns rows of
+    (doc_a, a0, a1, doc_b, b0, b1, covered, runs), both sides at least min_words long."""
+    m = r_da.size
+    out = np.empty((m, 8), np.int64)
+    k = 0
+    op = np.empty((_OPEN, 8), np.int64)  # a0, a1, b0, b1, last diag, covered, runs, unused
+    n_open = 0
+    i = 0
+    while i < m:
+        j = i
+        while j < m and r_da[j] == r_da[i] and r_db[j] == r_db[i]:
+            j += 1
+        n_open = 0
+        for r in range(i, j + 1):
+            flush_all = r == j
+            a0 = r_a0[r] if not flush_all else 0
+            # close (emit) alignments no later run can reach
+            c = 0
+            while c < n_open:
+                if flush_all or op[c, 1] + gap < a0:
+                    k = _emit(out, k, op[c], r_da[i], r_db[i], min_words)
+                    op[c, :] = op[n_open - 1, :]
+                    n_open -= 1
+                else:
+                    c += 1
+            if flush_all:
+                break
+            a1 = r_a1[r]
+            dg = r_dg[r]
+            b0 = a0 + dg
+            b1 = a1 + dg
+            joined = False
+            for c in range(n_open - 1, -1, -1):
+                if (
+                    a0 >= op[c, 0]
+                    and b0 >= op[c, 2]
+                    and a0 - op[c, 1] <= gap
+                    and b0 - op[c, 3] <= gap
+                    and abs(dg - op[c, 4]) <= gap
+                    and a1 > op[c, 1]
+                    and b1 > op[c, 3]
+                ):
+                    overlap = max(0, op[c, 1] - a0)
+                    op[c, 5] += max(r_cov[r] - overlap, 0)
+                    op[c, 1] = a1
+                    op[c, 3] = b1
+                    op[c, 4] = dg
+                    op[c, 6] += 1
+                    joined = True
+                    break
+                if a0 >= op[c, 0] and a1 <= op[c, 1] and b0 >= op[c, 2] and b1 <= op[c, 3]:
+                    joined = True  # inside an alignment already: nothing new
+                    break
+            if not joined:
+                if n_open == _OPEN:  # the oldest open alignment gives way
+                    k = _emit(out, k, op[0], r_da[i], r_db[i], min_words)
+                    op[0 : n_open - 1, :] = op[1:n_open, :]
+                    n_open -= 1
+                op[n_open, 0] = a0
+                op[n_open, 1] = a1
+                op[n_open, 2] = b0
+                op[n_open, 3] = b1
+                op[n_open, 4] = dg
+                op[n_open, 5] = r_cov[r]
+                op[n_open, 6] = 1
+                n_open += 1
+        i = j
+    return out[:k]
+
+
+def _alignments(
+    keys: np.ndarray,
+    low: np.ndarray,
+    doc_start: np.ndarray,
+    n_docs: int,
+    config: ScanConfig,
+    stats: PassageStats,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(alignment rows as in _merge_runs, boilerplate n-gram global positions sorted, their hashes)."""
+    n = config.ngram
+    max_df = config.max_df(n_docs)
+    max_occ = _MAX_OCCURRENCES_FACTOR * max_df
+    empty, uempty = np.empty(0, np.int64), np.empty(0, np.uint64)
+    n_pairs, n_boiler, _ = _seed_pairs(
+        keys, low, doc_start, n, max_df, max_occ, False, empty, empty, empty, uempty
+    )
+    pa = np.empty(n_pairs, np.int64)
+    pb = np.empty(n_pairs, np.int64)
+    boiler = np.empty(n_boiler, np.int64)
+    boiler_hash = np.empty(n_boiler, np.uint64)
+    _, _, stats.boilerplate_ngrams = _seed_pairs(
+        keys, low, doc_start, n, max_df, max_occ, True, pa, pb, boiler, boiler_hash
+    )
+    stats.seed_pairs = n_pairs
+    da = np.searchsorted(doc_start, pa, side="right") - 1
+    db = np.searchsorted(doc_start, pb, side="right") - 1
+    la, lb = pa - doc_start[da], pb - doc_start[db]
+    del pa, pb
+    order = np.lexsort((la, lb - la, db, da))
+    runs = _diagonal_runs(da[order], db[order], la[order], lb[order], n, config.max_gap)
+    del da, db, la, lb, order
+    r_da, r_db, r_a0, r_a1, r_dg, r_cov = runs
+    order = np.lexsort((r_a1, r_a0, r_db, r_da))
+    # Alignments a little short of min_words may still reach it by extension (see _extend).
+    rows = _merge_runs(
+        r_da[order],
+        r_db[order],
+        r_a0[order],
+        r_a1[order],
+        r_dg[order],
+        r_cov[order],
+        config.max_gap,
+        max(n, config.passage_min_words - _EXTEND_SLACK),
+    )
+    order = np.argsort(boiler, kind="stable")
+    return rows, boiler[order], boiler_hash[order]
+
+
+# --- 4b. extension past the seeds ---------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _extend_one(tok, a, b, a_lim, b_lim, step):
+    """Ungapped X-drop extension from token a (side A) and b (side B) in direction `step`, up to
+    the limits (exclusive): matches score +1, mismatches -2, and the extension ends at the best
+    score, given up once the score falls _XDROP below it. Returns (words added, words matched)."""
+    score = 0
+    best = 0
+    best_len = 0
+    best_matched = 0
+    matched = 0
+    length = 0
+    while True:
+        x = a + step * length
+        y = b + step * length
+        if step > 0 and (x >= a_lim or y >= b_lim):
+            break
+        if step < 0 and (x < a_lim or y < b_lim):
+            break
+        length += 1
+        if tok[x] == tok[y]:
+            score += _MATCH
+            matched += 1
+        else:
+            score += _MISMATCH
+        if score > best:
+            best = score
+            best_len = length
+            best_matched = matched
+        elif best - score >= _XDROP:
+            break
+    return best_len, best_matched
+
+
+@njit(cache=True, nogil=True)
+def _extend(rows, tok, first, count, local):
+    """Extend every alignment past its first and last seed (a changed word just before the end of a
+    passage leaves fewer than n matching words after it, so no seed); token hashes of document d
+    are tok[first[local[d]] : first[local[d]] + count[local[d]]]."""
+    for k in range(rows.shape[0]):
+        da, a0, a1, db, b0, b1 = rows[k, 0], rows[k, 1], rows[k, 2], rows[k, 3], rows[k, 4], rows[k, 5]
+        fa, fb = first[local[da]], first[local[db]]
+        na, nb = count[local[da]], count[local[db]]
+        same = da == db
+        # forward: side A may not run into side B of the same document
+        a_lim = fa + (b0 if same else na)
+        n_fwd, m_fwd = _extend_one(tok, fa + a1, fb + b1, a_lim, fb + nb, 1)
+        # backward: side B may not run back into side A of the same document
+        b_lim = fb + (a1 + n_fwd if same else 0)
+        n_bwd, m_bwd = _extend_one(tok, fa + a0 - 1, fb + b0 - 1, fa, b_lim, -1)
+        rows[k, 1] = a0 - n_bwd
+        rows[k, 2] = a1 + n_fwd
+        rows[k, 4] = b0 - n_bwd
+        rows[k, 5] = b1 + n_fwd
+        rows[k, 6] += m_fwd + m_bwd
+
+
+def _extend_alignments(rows: np.ndarray, documents: list[Document], config: ScanConfig) -> None:
+    """Re-tokenize the documents that hold an alignment (few) and extend the alignments in place."""
+    if rows.shape[0] == 0:
+        return
+    involved = np.unique(np.concatenate([rows[:, 0], rows[:, 3]]))
+    local = np.full(len(documents), -1, dtype=np.int64)
+    local[involved] = np.arange(involved.size)
+    parts, firsts, counts, base = [], [], [], 0
+    ws = thread_workspace()
+    for i in range(0, involved.size, config.batch_size):
+        chunk = involved[i : i + config.batch_size].tolist()
+        tk = tokenize_batch([documents[d].text for d in chunk], ws, hashes_only=True)
+        parts.append(tk.hash.copy())
+        firsts.append(tk.doc_start[:-1] + base)
+        counts.append(np.diff(tk.doc_start))
+        base += tk.hash.size
+    _extend(rows, np.concatenate(parts), np.concatenate(firsts), np.concatenate(counts), local)
+
+
+# --- 5. places and clusters -------------------------------------------------------------------
+
+
+class _Offsets:
+    """Character offsets of tokens, worked out per document on first need (only documents that
+    hold a passage are ever looked at)."""
+
+    def __init__(self, documents: list[Document], doc_start: np.ndarray) -> None:
+        self.documents = documents
+        self.doc_start = doc_start
+        self._spans: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def chars(self, doc: int, t0: int, t1: int) -> tuple[int, int]:
+        """[start, end) in characters of the document's tokens [t0, t1)."""
+        spans = self._spans.get(doc)
+        if spans is None:
+            spans = self._spans[doc] = token_char_spans(self.documents[doc].text)
+        starts, ends = spans
+        if starts.size == 0:
+            return 0, 0
+        # The kernel and token_char_spans agree on the token count except for exotic NFKC
+        # compositions; clamping then keeps offsets inside the text and on word boundaries.
+        last = starts.size - 1
+        return int(starts[min(t0, last)]), int(ends[min(max(t1 - 1, t0), last)])
+
+
+def _explained(
+    rows: np.ndarray, offsets: _Offsets, unit_clusters: list[Cluster]
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """(mask of alignments not already covered by a unit cluster, their character spans)."""
+    members: dict[int, list[tuple[int, int, int]]] = {}
+    for ci, c in enumerate(unit_clusters):
+        for d, s, e in zip(c.doc.tolist(), c.start.tolist(), c.end.tolist(), strict=True):
+            members.setdefault(d, []).append((s, e, ci))
+    keep = np.ones(rows.shape[0], dtype=bool)
+    chars = []
+    for k, (da, a0, a1, db, b0, b1, _, _) in enumerate(rows.tolist()):
+        sa, ea = offsets.chars(da, a0, a1)
+        sb, eb = offsets.chars(db, b0, b1)
+        chars.append((sa, ea, sb, eb))
+        if da not in members or db not in members:
+            continue
+        over_a = {ci for s, e, ci in members[da] if s < ea and e > sa}
+        over_b = {ci for s, e, ci in members[db] if s < eb and e > sb}
+        common = over_a & over_b
+        if not common:
+            continue
+        cov_a = _covered(sa, ea, [(s, e) for s, e, ci in members[da] if ci in common])
+        cov_b = _covered(sb, eb, [(s, e) for s, e, ci in members[db] if ci in common])
+        if cov_a >= _EXPLAINED * (ea - sa) and cov_b >= _EXPLAINED * (eb - sb):
+            keep[k] = False
+    return keep, chars
+
+
+def _covered(start: int, end: int, intervals: list[tuple[int, int]]) -> int:
+    """Characters of [start, end) inside the union of the intervals."""
+    total, reach = 0, start
+    for s, e in sorted(intervals):
+        s, e = max(s, reach), min(e, end)
+        if e > s:
+            total += e - s
+            reach = e
+    return total
+
+
+def _places(spans: list[tuple[int, int, int]]) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Spans (doc, start, end) -> (place of each span, places as (doc, start, end)): in one document,
+    a span that overlaps the current place by half its length or more is part of it."""
+    order = sorted(range(len(spans)), key=lambda i: spans[i])
+    place_of = np.empty(len(spans), dtype=np.int64)
+    places: list[tuple[int, int, int]] = []
+    for i in order:
+        d, s, e = spans[i]
+        if places:
+            pd, ps, pe = places[-1]
+            if pd == d and min(e, pe) - max(s, ps) >= _SAME_PLACE * (e - s):
+                places[-1] = (pd, ps, max(pe, e))
+                place_of[i] = len(places) - 1
+                continue
+        places.append((d, s, e))
+        place_of[i] = len(places) - 1
+    return place_of, places
+
+
+def _clusters_of_places(
+    places: list[tuple[int, int, int]],
+    left: np.ndarray,
+    right: np.ndarray,
+    weight: np.ndarray,
+    exact: np.ndarray,
+    boilerplate: bool,
+) -> list[Cluster]:
+    """Connected places as passage clusters, members sorted by (doc, start), edges de-duplicated."""
+    n = len(places)
+    labels, n_clusters = component_labels(n, left, right)
+    if n_clusters == 0:
+        return []
+    p_doc = np.array([p[0] for p in places], dtype=np.int64)
+    p_start = np.array([p[1] for p in places], dtype=np.int64)
+    p_end = np.array([p[2] for p in places], dtype=np.int64)
+    by_cluster: list[list[int]] = [[] for _ in range(n_clusters)]
+    for i in np.flatnonzero(labels >= 0).tolist():
+        by_cluster[labels[i]].append(i)
+    edges_of: list[dict[tuple[int, int], tuple[float, bool]]] = [{} for _ in range(n_clusters)]
+    for a, b, w, x in zip(left.tolist(), right.tolist(), weight.tolist(), exact.tolist(), strict=True):
+        a, b = min(a, b), max(a, b)
+        book = edges_of[labels[a]]
+        best = book.get((a, b))
+        if best is None or w > best[0]:
+            book[(a, b)] = (w, bool(x))
+    out = []
+    for members, book in zip(by_cluster, edges_of, strict=True):
+        m = np.array(sorted(members, key=lambda i: (p_doc[i], p_start[i], p_end[i])), dtype=np.int64)
+        position = {int(p): k for k, p in enumerate(m.tolist())}
+        edges = sorted((position[a], position[b], w, x) for (a, b), (w, x) in book.items())
+        e = np.array([[i, j] for i, j, _, _ in edges], dtype=np.int64).reshape(-1, 2)
+        sims = np.array([w for _, _, w, _ in edges], dtype=np.float64)
+        out.append(
+            Cluster(
+                level="passage",
+                doc=p_doc[m],
+                start=p_start[m],
+                end=p_end[m],
+                similarity=float(sims.min()),
+                exact=all(x for _, _, _, x in edges),
+                edges=e,
+                edge_similarity=sims,
+                boilerplate=boilerplate,
+            )
+        )
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _boilerplate_spans(pos, hashes, doc_start, n):
+    """Runs of consecutive boilerplate n-gram positions in one document -> (doc, t0, t1, key):
+    token range [t0, t1) local to the document, key identifying the run's words."""
+    m = pos.size
+    doc = np.empty(m, np.int64)
+    t0 = np.empty(m, np.int64)
+    t1 = np.empty(m, np.int64)
+    key = np.empty(m, np.uint64)
+    k = 0
+    i = 0
+    while i < m:
+        d = np.searchsorted(doc_start, pos[i], side="right") - 1
+        acc = P64_1
+        j = i
+        while True:
+            acc = rotl64(acc + hashes[j] * P64_2, 31) * P64_1
+            if j + 1 < m and pos[j + 1] == pos[j] + 1 and pos[j + 1] < doc_start[d + 1]:
+                j += 1
+            elif j + 1 < m and pos[j + 1] == pos[j]:
+                j += 1  # the same position twice cannot happen; kept for safety
+            else:
+                break
+        doc[k] = d
+        t0[k] = pos[i] - doc_start[d]
+        t1[k] = pos[j] + n - doc_start[d]
+        key[k] = _xxh64_avalanche(acc ^ U64(j - i + 1))
+        k += 1
+        i = j + 1
+    return doc[:k], t0[:k], t1[:k], key[:k]
+
+
+def _boilerplate_clusters(
+    pos: np.ndarray, hashes: np.ndarray, doc_start: np.ndarray, offsets: _Offsets, config: ScanConfig
+) -> list[Cluster]:
+    """Spans made of boilerplate n-grams, one cluster per distinct run of words."""
+    if pos.size == 0:
+        return []
+    doc, t0, t1, key = _boilerplate_spans(pos, hashes, doc_start, config.ngram)
+    keep = (t1 - t0) >= config.passage_min_words
+    doc, t0, t1, key = doc[keep], t0[keep], t1[keep], key[keep]
+    order = np.lexsort((t0, doc, key))
+    doc, t0, t1, key = doc[order], t0[order], t1[order], key[order]
+    cuts = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True])
+    places: list[tuple[int, int, int]] = []
+    left, right = [], []
+    for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        if b - a < 2:
+            continue
+        first = len(places)
+        for i in range(a, b):
+            s, e = offsets.chars(int(doc[i]), int(t0[i]), int(t1[i]))
+            places.append((int(doc[i]), s, e))
+        left += [first] * (b - a - 1)
+        right += list(range(first + 1, first + b - a))
+    if not places:
+        return []
+    ones = np.ones(len(left))
+    return _clusters_of_places(
+        places, np.array(left, np.int64), np.array(right, np.int64), ones, np.ones(len(left), bool), True
+    )
+
+
+def find_passages(
+    documents: list[Document], config: ScanConfig, unit_clusters: list[Cluster], stats: PassageStats
+) -> list[Cluster]:
+    """Passage clusters (reuse and boilerplate) of the documents; see the module docstring."""
+    keys, low, doc_start = _index(documents, config)
+    stats.words = int(doc_start[-1])
+    rows, boiler, boiler_hash = _alignments(keys, low, doc_start, len(documents), config, stats)
+    del keys, low
+    _extend_alignments(rows, documents, config)
+    long_enough = np.minimum(rows[:, 2] - rows[:, 1], rows[:, 5] - rows[:, 4]) >= config.passage_min_words
+    rows = rows[long_enough]
+    stats.alignments = int(rows.shape[0])
+    offsets = _Offsets(documents, doc_start)
+    keep, chars = _explained(rows, offsets, unit_clusters)
+    stats.explained = int(np.count_nonzero(~keep))
+    spans: list[tuple[int, int, int]] = []
+    kept = np.flatnonzero(keep)
+    for k in kept.tolist():
+        sa, ea, sb, eb = chars[k]
+        spans.append((int(rows[k, 0]), sa, ea))
+        spans.append((int(rows[k, 3]), sb, eb))
+    clusters: list[Cluster] = []
+    if spans:
+        place_of, places = _places(spans)
+        r = rows[kept]
+        len_a, len_b = r[:, 2] - r[:, 1], r[:, 5] - r[:, 4]
+        identity = np.minimum(r[:, 6] / np.maximum(len_a, len_b), 1.0)
+        exact = (r[:, 7] == 1) & (r[:, 6] == len_a) & (len_a == len_b)
+        left, right = place_of[0::2], place_of[1::2]
+        distinct = left != right
+        clusters = _clusters_of_places(
+            places, left[distinct], right[distinct], identity[distinct], exact[distinct], False
+        )
+    clusters += _boilerplate_clusters(boiler, boiler_hash, doc_start, offsets, config)
+    return clusters
+
+
+@dataclass(frozen=True, slots=True)
+class AlignedPassage:
+    """One passage of `dedup compare`: character ranges in each of the two documents."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    words_a: int
+    words_b: int
+    identity: float
+    exact: bool
+
+
+def compare_documents(a: Document, b: Document, config: ScanConfig) -> list[AlignedPassage]:
+    """The passages two documents share, in the order they appear in `a` (nothing is boilerplate
+    between two documents, and repeats inside one of them are not part of the comparison)."""
+    from dataclasses import replace
+
+    config = replace(config, boilerplate_df=3)
+    documents = [a, b]
+    keys, low, doc_start = _index(documents, config)
+    rows, _, _ = _alignments(keys, low, doc_start, 2, config, PassageStats())
+    rows = rows[(rows[:, 0] == 0) & (rows[:, 3] == 1)]
+    _extend_alignments(rows, documents, config)
+    rows = rows[np.minimum(rows[:, 2] - rows[:, 1], rows[:, 5] - rows[:, 4]) >= config.passage_min_words]
+    offsets = _Offsets(documents, doc_start)
+    out = []
+    for _, a0, a1, _, b0, b1, covered, runs in sorted(rows.tolist(), key=lambda r: (r[1], r[4])):
+        sa, ea = offsets.chars(0, a0, a1)
+        sb, eb = offsets.chars(1, b0, b1)
+        longer = max(a1 - a0, b1 - b0)
+        out.append(
+            AlignedPassage(
+                a_start=sa,
+                a_end=ea,
+                b_start=sb,
+                b_end=eb,
+                words_a=a1 - a0,
+                words_b=b1 - b0,
+                identity=min(covered / longer, 1.0),
+                exact=runs == 1 and covered == a1 - a0 == b1 - b0,
+            )
+        )
+    return out
