@@ -388,7 +388,7 @@ def _alignments(
 
 
 @njit(cache=True, nogil=True)
-def _extend_one(tok, a, b, a_lim, b_lim, step):
+def _extend_one(tok, boiler, a, b, a_lim, b_lim, step):
     """Ungapped X-drop extension from token a (side A) and b (side B) in direction `step`, up to
     the limits (exclusive): matches score +1, mismatches -2, and the extension ends at the best
     score, given up once the score falls _XDROP below it. Returns (words added, words matched)."""
@@ -405,6 +405,8 @@ def _extend_one(tok, a, b, a_lim, b_lim, step):
             break
         if step < 0 and (x < a_lim or y < b_lim):
             break
+        if boiler[x] or boiler[y]:
+            break  # boilerplate is reported once, on its own, never as part of a passage
         length += 1
         if tok[x] == tok[y]:
             score += _MATCH
@@ -421,7 +423,7 @@ def _extend_one(tok, a, b, a_lim, b_lim, step):
 
 
 @njit(cache=True, nogil=True)
-def _extend(rows, tok, first, count, local):
+def _extend(rows, tok, boiler, first, count, local):
     """Extend every alignment past its first and last seed (a changed word just before the end of a
     passage leaves fewer than n matching words after it, so no seed); token hashes of document d
     are tok[first[local[d]] : first[local[d]] + count[local[d]]]."""
@@ -432,10 +434,10 @@ def _extend(rows, tok, first, count, local):
         same = da == db
         # forward: side A may not run into side B of the same document
         a_lim = fa + (b0 if same else na)
-        n_fwd, m_fwd = _extend_one(tok, fa + a1, fb + b1, a_lim, fb + nb, 1)
+        n_fwd, m_fwd = _extend_one(tok, boiler, fa + a1, fb + b1, a_lim, fb + nb, 1)
         # backward: side B may not run back into side A of the same document
         b_lim = fb + (a1 + n_fwd if same else 0)
-        n_bwd, m_bwd = _extend_one(tok, fa + a0 - 1, fb + b0 - 1, fa, b_lim, -1)
+        n_bwd, m_bwd = _extend_one(tok, boiler, fa + a0 - 1, fb + b0 - 1, fa, b_lim, -1)
         rows[k, 1] = a0 - n_bwd
         rows[k, 2] = a1 + n_fwd
         rows[k, 4] = b0 - n_bwd
@@ -443,8 +445,15 @@ def _extend(rows, tok, first, count, local):
         rows[k, 6] += m_fwd + m_bwd
 
 
-def _extend_alignments(rows: np.ndarray, documents: list[Document], config: ScanConfig) -> None:
-    """Re-tokenize the documents that hold an alignment (few) and extend the alignments in place."""
+def _extend_alignments(
+    rows: np.ndarray,
+    documents: list[Document],
+    config: ScanConfig,
+    doc_start: np.ndarray,
+    boiler: np.ndarray,
+) -> None:
+    """Re-tokenize the documents that hold an alignment (few) and extend the alignments in place,
+    never into a word covered by a boilerplate n-gram (global positions `boiler`)."""
     if rows.shape[0] == 0:
         return
     involved = np.unique(np.concatenate([rows[:, 0], rows[:, 3]]))
@@ -459,7 +468,14 @@ def _extend_alignments(rows: np.ndarray, documents: list[Document], config: Scan
         firsts.append(tk.doc_start[:-1] + base)
         counts.append(np.diff(tk.doc_start))
         base += tk.hash.size
-    _extend(rows, np.concatenate(parts), np.concatenate(firsts), np.concatenate(counts), local)
+    tok, first = np.concatenate(parts), np.concatenate(firsts)
+    flags = np.zeros(tok.size, dtype=np.bool_)
+    b_doc = np.searchsorted(doc_start, boiler, side="right") - 1
+    mine = local[b_doc] >= 0
+    at = first[local[b_doc[mine]]] + (boiler[mine] - doc_start[b_doc[mine]])
+    for j in range(config.ngram):  # an n-gram covers its n words (all inside its document)
+        flags[at + j] = True
+    _extend(rows, tok, flags, first, np.concatenate(counts), local)
 
 
 # --- 5. places and clusters -------------------------------------------------------------------
@@ -666,7 +682,7 @@ def find_passages(
     stats.words = int(doc_start[-1])
     rows, boiler, boiler_hash = _alignments(keys, low, doc_start, len(documents), config, stats)
     del keys, low
-    _extend_alignments(rows, documents, config)
+    _extend_alignments(rows, documents, config, doc_start, boiler)
     long_enough = np.minimum(rows[:, 2] - rows[:, 1], rows[:, 5] - rows[:, 4]) >= config.passage_min_words
     rows = rows[long_enough]
     stats.alignments = int(rows.shape[0])
@@ -717,9 +733,9 @@ def compare_documents(a: Document, b: Document, config: ScanConfig) -> list[Alig
     config = replace(config, boilerplate_df=3)
     documents = [a, b]
     keys, low, doc_start = _index(documents, config)
-    rows, _, _ = _alignments(keys, low, doc_start, 2, config, PassageStats())
+    rows, boiler, _ = _alignments(keys, low, doc_start, 2, config, PassageStats())
     rows = rows[(rows[:, 0] == 0) & (rows[:, 3] == 1)]
-    _extend_alignments(rows, documents, config)
+    _extend_alignments(rows, documents, config, doc_start, boiler)
     rows = rows[np.minimum(rows[:, 2] - rows[:, 1], rows[:, 5] - rows[:, 4]) >= config.passage_min_words]
     offsets = _Offsets(documents, doc_start)
     out = []

@@ -181,3 +181,82 @@ def make_corpus(
             texts.append(edit_words(texts[i], n_edits, rng, vocab_size))
         planted.append((i, j))
     return Corpus(texts=texts, ids=[f"doc{i:06d}" for i in range(n_docs)], planted=planted)
+
+
+@dataclass(frozen=True, slots=True)
+class PlantedPassage:
+    """One copy of a planted passage: document, [start, end) characters, and whether it was edited."""
+
+    passage: int
+    doc: int
+    start: int
+    end: int
+    edited: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PassageCorpus:
+    """Unrelated generated documents with passages planted into some of them."""
+
+    texts: list[str]
+    ids: list[str]
+    planted: list[PlantedPassage]
+
+    def documents(self) -> list[Document]:
+        return [
+            Document(id=i, text=t, source=f"synth:{i}") for i, t in zip(self.ids, self.texts, strict=True)
+        ]
+
+
+def make_passage_corpus(
+    n_docs: int,
+    n_passages: int,
+    *,
+    words: int = 300,
+    span: tuple[int, int] = (15, 40),
+    copies: tuple[int, int] = (2, 4),
+    edits_per_word: float = 0.1,
+    seed: int = 0,
+    vocab_size: int = 20_000,
+) -> PassageCorpus:
+    """n_docs unrelated documents; each passage (span words) is planted into 2-4 random documents:
+    the first copy verbatim, the others with floor(edits_per_word * length) random word edits
+    (substitution, insertion or deletion). Offsets of every copy are exact character offsets."""
+    rng = np.random.default_rng(seed)
+    inserts: list[list[tuple[int, list[str], bool]]] = [[] for _ in range(n_docs)]
+    for p in range(n_passages):
+        source = sample_words(int(rng.integers(span[0], span[1] + 1)), rng, vocab_size)
+        k = min(n_docs, int(rng.integers(copies[0], copies[1] + 1)))
+        for c, d in enumerate(rng.choice(n_docs, size=k, replace=False).tolist()):
+            ws = list(source)
+            if c:
+                for _ in range(int(edits_per_word * len(source))):
+                    at = int(rng.integers(1, len(ws) - 1))  # edits inside, not at the very ends
+                    op = int(rng.integers(3))
+                    if op == 0:
+                        ws[at] = sample_words(1, rng, vocab_size)[0]
+                    elif op == 1:
+                        ws.insert(at, sample_words(1, rng, vocab_size)[0])
+                    else:
+                        del ws[at]
+            inserts[d].append((p, ws, c > 0))
+    texts: list[str] = []
+    planted: list[PlantedPassage] = []
+    for d in range(n_docs):
+        base = sample_words(int(rng.integers(int(0.8 * words), int(1.2 * words) + 1)), rng, vocab_size)
+        points = np.sort(rng.integers(0, len(base) + 1, size=len(inserts[d]))).tolist()
+        out: list[str] = []
+        ranges: list[tuple[int, int, int, bool]] = []
+        prev = 0
+        for at, (p, ws, edited) in zip(points, inserts[d], strict=True):
+            out += base[prev:at]
+            ranges.append((p, len(out), len(out) + len(ws), edited))
+            out += ws
+            prev = at
+        out += base[prev:]
+        text = render(out, rng)
+        spans = [m.span() for m in _WORD.finditer(text.lower())]
+        for p, a, b, edited in ranges:
+            planted.append(PlantedPassage(p, d, spans[a][0], spans[b - 1][1], edited))
+        texts.append(text)
+    return PassageCorpus(texts=texts, ids=[f"doc{i:06d}" for i in range(n_docs)], planted=planted)
