@@ -36,12 +36,11 @@ from .config import ScanConfig
 from .hashing import MASK32, P64_1, P64_2, U64, _xxh64_avalanche, rotl64
 from .model import Cluster, DedupError, Document
 from .shingle import batch_shingles
-from .text import token_char_spans, tokenize_batch
+from .text import token_char_spans, token_char_spans_batch, tokenize_batch
 from .workspace import thread_workspace
 
-# Occurrences of one n-gram that are paired all-against-all; beyond this many places an n-gram
-# is too common to say where a copy came from, like boilerplate.
-_MAX_OCCURRENCES_FACTOR = 4
+# Places of one n-gram that are paired all against all; more are linked as a star plus a chain.
+_ALL_PAIRS_UP_TO = 64
 # Two aligned spans in one document are one place when they overlap by half the shorter one.
 _SAME_PLACE = 0.5
 # An alignment counts as already reported when this share of each side lies in unit-cluster members.
@@ -116,9 +115,61 @@ def _index(documents: list[Document], config: ScanConfig) -> tuple[np.ndarray, n
         if base >= 2**32:
             raise DedupError("the passage level handles up to 2**32 words in one scan; scan fewer documents")
     keys = np.concatenate(key_parts) if key_parts else np.empty(0, np.uint64)
-    keys.sort(kind="stable")  # radix sort for integers: whole array, in place
+    del key_parts
+    keys = _sort_keys(keys)
     low = np.concatenate(low_parts) if low_parts else np.empty(0, np.uint32)
     return keys, low, doc_start
+
+
+@njit(cache=True, nogil=True)
+def _bucket_sort(keys, bits, crowded_at, crowded):
+    """Sorted copy of keys whose top bits are uniform (hash bits): a counting pass on the top
+    `bits`, a stable scatter, then insertion sort inside each bucket (~16 keys). Buckets of more
+    than `crowded_at` keys (crafted input only) are listed in `crowded` for the caller to sort."""
+    n = keys.size
+    nb = 1 << bits
+    shift = U64(64 - bits)
+    starts = np.zeros(nb + 1, np.int64)
+    for i in range(n):
+        starts[(keys[i] >> shift) + U64(1)] += 1
+    for b in range(nb):
+        starts[b + 1] += starts[b]
+    fill = starts[:nb].copy()
+    out = np.empty(n, np.uint64)
+    for i in range(n):
+        b = keys[i] >> shift
+        out[fill[b]] = keys[i]
+        fill[b] += 1
+    n_crowded = 0
+    for b in range(nb):
+        lo = starts[b]
+        hi = starts[b + 1]
+        if hi - lo > crowded_at:
+            crowded[2 * n_crowded] = lo
+            crowded[2 * n_crowded + 1] = hi
+            n_crowded += 1
+            continue
+        for i in range(lo + 1, hi):
+            k = out[i]
+            j = i - 1
+            while j >= lo and out[j] > k:
+                out[j + 1] = out[j]
+                j -= 1
+            out[j + 1] = k
+    return out, n_crowded
+
+
+_CROWDED = 256
+
+
+def _sort_keys(keys: np.ndarray) -> np.ndarray:
+    """Sorted seed keys; numpy's radix sort of 64-bit integers took 8 passes (1.8 s at 22M keys)."""
+    bits = int(min(24, max(8, np.log2(max(keys.size, 1) / 16))))
+    crowded = np.empty(2 * (keys.size // (_CROWDED + 1) + 1), np.int64)
+    out, n_crowded = _bucket_sort(keys, bits, _CROWDED, crowded)
+    for lo, hi in crowded[: 2 * n_crowded].reshape(-1, 2).tolist():
+        out[lo:hi].sort()
+    return out
 
 
 # --- 2. seeds ---------------------------------------------------------------------------------
@@ -126,32 +177,41 @@ def _index(documents: list[Document], config: ScanConfig) -> tuple[np.ndarray, n
 
 @njit(cache=True, nogil=True)
 def _doc_of(doc_start, pos):
-    return np.searchsorted(doc_start, pos, side="right") - 1
+    """The document holding global token position pos (binary search; numba's searchsorted on a
+    scalar allocated an array per call)."""
+    lo = 0
+    hi = doc_start.size - 1
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if doc_start[mid] <= pos:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 @njit(cache=True, nogil=True)
 def _groups(keys, low, i, j, scratch):
-    """Positions of keys[i:j] (equal top hash bits) ordered by (low bits, position) into scratch."""
+    """Positions of keys[i:j] (equal top hash bits) ordered by (low bits, position) into scratch.
+    Nearly always the low bits agree too (one n-gram) and the positions are already in order."""
     m = j - i
+    mixed = False
+    first_low = low[keys[i] & MASK32]
     for t in range(m):
         p = keys[i + t] & MASK32
-        scratch[t] = (U64(low[p]) << U64(32)) | p
-    scratch[:m].sort()
+        lo = low[p]
+        mixed |= lo != first_low
+        scratch[t] = (U64(lo) << U64(32)) | p
+    if mixed:
+        scratch[:m].sort()
     return m
 
 
 @njit(cache=True, nogil=True)
-def _seed_pairs(keys, low, doc_start, n, max_df, max_occ, fill, out_a, out_b, boiler, boiler_hash):
-    """Seed pairs (global positions, a < b) from every n-gram in 2..max_occ places and <= max_df
-    documents; positions of n-grams in more than max_df documents go to `boiler`.
-
-    With fill False only counts (pairs, boilerplate positions) are returned, to size the outputs.
-    """
+def _shared_count(keys):
+    """Keys whose top 32 hash bits occur more than once (an upper bound on the shared n-grams)."""
     n_keys = keys.size
-    scratch = np.empty(64, np.uint64)
-    n_pairs = 0
-    n_boiler = 0
-    n_boiler_ngrams = 0
+    total = 0
     i = 0
     while i < n_keys:
         top = keys[i] >> U64(32)
@@ -159,45 +219,104 @@ def _seed_pairs(keys, low, doc_start, n, max_df, max_occ, fill, out_a, out_b, bo
         while j < n_keys and (keys[j] >> U64(32)) == top:
             j += 1
         if j - i >= 2:
-            if j - i > scratch.size:
-                scratch = np.empty(2 * (j - i), np.uint64)
-            m = _groups(keys, low, i, j, scratch)
+            total += j - i
+        i = j
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _shared_ngrams(keys, low, doc_start, pos, doc, group_start, group_hash):
+    """The places of every n-gram (all 64 hash bits) that occurs more than once: global positions
+    `pos` (ascending within a group) and their documents `doc`, grouped from group_start[g], with
+    each group's 64-bit n-gram hash. Returns (places written, groups written)."""
+    n_keys = keys.size
+    k = 0
+    n_groups = 0
+    i = 0
+    while i < n_keys:
+        top = keys[i] >> U64(32)
+        j = i + 1
+        while j < n_keys and (keys[j] >> U64(32)) == top:
+            j += 1
+        if j - i >= 2:
+            base = k  # the run's places go to pos[base:], then each repeated n-gram is compacted to pos[k:]
+            m = _groups(keys, low, i, j, pos[base:])
             g0 = 0
             while g0 < m:
-                lo = scratch[g0] >> U64(32)
+                lo = U64(pos[base + g0]) >> U64(32)
                 g1 = g0 + 1
-                while g1 < m and (scratch[g1] >> U64(32)) == lo:
+                while g1 < m and (U64(pos[base + g1]) >> U64(32)) == lo:
                     g1 += 1
                 if g1 - g0 >= 2:
-                    # one n-gram (all 64 hash bits equal) at positions scratch[g0:g1] & MASK32, ascending
-                    df = 1
-                    prev = _doc_of(doc_start, np.int64(scratch[g0] & MASK32))
-                    for t in range(g0 + 1, g1):
-                        d = _doc_of(doc_start, np.int64(scratch[t] & MASK32))
-                        if d != prev:
-                            df += 1
-                            prev = d
-                    if df > max_df:
-                        n_boiler_ngrams += 1
-                        for t in range(g0, g1):
-                            if fill:
-                                boiler[n_boiler] = np.int64(scratch[t] & MASK32)
-                                boiler_hash[n_boiler] = (top << U64(32)) | lo
-                            n_boiler += 1
-                    elif g1 - g0 <= max_occ:
-                        for s in range(g0, g1):
-                            pa = np.int64(scratch[s] & MASK32)
-                            for t in range(s + 1, g1):
-                                pb = np.int64(scratch[t] & MASK32)
-                                if pb - pa < n and _doc_of(doc_start, pa) == _doc_of(doc_start, pb):
-                                    continue  # overlapping n-grams of one repetitive stretch
-                                if fill:
-                                    out_a[n_pairs] = pa
-                                    out_b[n_pairs] = pb
-                                n_pairs += 1
+                    group_start[n_groups] = k
+                    group_hash[n_groups] = (top << U64(32)) | lo
+                    n_groups += 1
+                    for t in range(g0, g1):
+                        p = np.int64(U64(pos[base + t]) & MASK32)
+                        pos[k] = p
+                        doc[k] = _doc_of(doc_start, p)
+                        k += 1
                 g0 = g1
         i = j
-    return n_pairs, n_boiler, n_boiler_ngrams
+    group_start[n_groups] = k
+    return k, n_groups
+
+
+@njit(cache=True, nogil=True)
+def _emit_pairs(pos, doc, group_start, seeding, dense, n, out_a, out_b):
+    """Seed pairs (a < b) of the seeding groups: all pairs of a dense group, else a star from its
+    first place plus a chain through consecutive places. Overlapping places of one repetitive
+    stretch of a document are skipped. Returns the number of pairs written."""
+    k = 0
+    for g in range(group_start.size - 1):
+        if not seeding[g]:
+            continue
+        a = group_start[g]
+        b = group_start[g + 1]
+        for s in range(a, b):
+            t_end = b if (dense[g] or s == a) else min(s + 2, b)
+            for t in range(s + 1, t_end):
+                if pos[t] - pos[s] < n and doc[s] == doc[t]:
+                    continue
+                out_a[k] = pos[s]
+                out_b[k] = pos[t]
+                k += 1
+    return k
+
+
+def _seed_pairs(
+    keys: np.ndarray, low: np.ndarray, doc_start: np.ndarray, n: int, max_df: int, all_pairs_up_to: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """(seed pair positions a, b; boilerplate positions and their n-gram hashes; boilerplate n-grams).
+
+    An n-gram in 2+ places and at most max_df documents seeds pairs; one in more documents is
+    boilerplate. An n-gram in up to `all_pairs_up_to` places pairs them all; a more common one
+    links each place to its first (a star) and to the one before it (a chain), so a passage copied
+    a thousand times costs linear, not quadratic, work, and every copy still aligns with the first.
+    """
+    size = _shared_count(keys)
+    pos = np.empty(size, np.int64)
+    doc = np.empty(size, np.int64)
+    group_start = np.empty(size // 2 + 1, np.int64)
+    group_hash = np.empty(size // 2 + 1, np.uint64)
+    used, n_groups = _shared_ngrams(keys, low, doc_start, pos, doc, group_start, group_hash)
+    pos, doc, group_start = pos[:used], doc[:used], group_start[: n_groups + 1]
+    sizes = np.diff(group_start)
+    first = group_start[:-1]
+    new_doc = np.ones(used, dtype=np.int64)
+    new_doc[1:] = doc[1:] != doc[:-1]
+    new_doc[first] = 1
+    df = np.add.reduceat(new_doc, first) if n_groups else np.empty(0, np.int64)
+    boiler_group = df > max_df
+    dense = sizes <= all_pairs_up_to
+    bound = int(np.where(dense, sizes * (sizes - 1) // 2, 2 * sizes)[~boiler_group].sum())
+    out_a = np.empty(bound, np.int64)
+    out_b = np.empty(bound, np.int64)
+    k = _emit_pairs(pos, doc, group_start, ~boiler_group, dense, n, out_a, out_b)
+    in_boiler = np.repeat(boiler_group, sizes)
+    b_pos = pos[in_boiler]
+    b_hash = np.repeat(group_hash[:n_groups], sizes)[in_boiler]
+    return out_a[:k], out_b[:k], b_pos, b_hash, int(boiler_group.sum())
 
 
 # --- 3, 4. runs and alignments ----------------------------------------------------------------
@@ -347,18 +466,10 @@ def _alignments(
     """(alignment rows as in _merge_runs, boilerplate n-gram global positions sorted, their hashes)."""
     n = config.ngram
     max_df = config.max_df(n_docs)
-    max_occ = _MAX_OCCURRENCES_FACTOR * max_df
-    empty, uempty = np.empty(0, np.int64), np.empty(0, np.uint64)
-    n_pairs, n_boiler, _ = _seed_pairs(
-        keys, low, doc_start, n, max_df, max_occ, False, empty, empty, empty, uempty
+    pa, pb, boiler, boiler_hash, stats.boilerplate_ngrams = _seed_pairs(
+        keys, low, doc_start, n, max_df, _ALL_PAIRS_UP_TO
     )
-    pa = np.empty(n_pairs, np.int64)
-    pb = np.empty(n_pairs, np.int64)
-    boiler = np.empty(n_boiler, np.int64)
-    boiler_hash = np.empty(n_boiler, np.uint64)
-    _, _, stats.boilerplate_ngrams = _seed_pairs(
-        keys, low, doc_start, n, max_df, max_occ, True, pa, pb, boiler, boiler_hash
-    )
+    n_pairs = pa.size
     stats.seed_pairs = n_pairs
     da = np.searchsorted(doc_start, pa, side="right") - 1
     db = np.searchsorted(doc_start, pb, side="right") - 1
@@ -489,6 +600,12 @@ class _Offsets:
         self.documents = documents
         self.doc_start = doc_start
         self._spans: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def prepare(self, docs: np.ndarray) -> None:
+        """Work out the offsets of many documents at once (vectorized for ASCII text)."""
+        todo = [d for d in np.unique(docs).tolist() if d not in self._spans]
+        for d, spans in zip(todo, token_char_spans_batch([self.documents[d].text for d in todo]), strict=True):
+            self._spans[d] = spans
 
     def chars(self, doc: int, t0: int, t1: int) -> tuple[int, int]:
         """[start, end) in characters of the document's tokens [t0, t1)."""
@@ -687,6 +804,7 @@ def find_passages(
     rows = rows[long_enough]
     stats.alignments = int(rows.shape[0])
     offsets = _Offsets(documents, doc_start)
+    offsets.prepare(np.concatenate([rows[:, 0], rows[:, 3]]))
     keep, chars = _explained(rows, offsets, unit_clusters)
     stats.explained = int(np.count_nonzero(~keep))
     spans: list[tuple[int, int, int]] = []

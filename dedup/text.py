@@ -397,6 +397,41 @@ def unit_keys(tk_hash, tok_a, tok_b):
     return out
 
 
+_ASCII_WORD_BYTE = np.zeros(256, dtype=bool)
+_ASCII_WORD_BYTE[[*range(48, 58), *range(65, 91), *range(97, 123)]] = True
+_ASCII_APOSTROPHE = np.zeros(256, dtype=bool)
+_ASCII_APOSTROPHE[[39, 96]] = True
+
+
+def token_char_spans_batch(texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """token_char_spans of many texts: ASCII texts in one vectorized pass over their joined bytes
+    (a regex per text cost ~250 us for a 450-word news article), the others one by one."""
+    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(texts)
+    ascii_ix = [i for i, t in enumerate(texts) if t.isascii()]
+    for i, t in enumerate(texts):
+        if out[i] is None and not t.isascii():
+            out[i] = token_char_spans(t)
+    if ascii_ix:
+        # One separator byte between texts, so no word runs across two of them.
+        joined = np.frombuffer("\n".join(texts[i] for i in ascii_ix).encode("ascii"), dtype=np.uint8)
+        lengths = np.array([len(texts[i]) for i in ascii_ix], dtype=np.int64)
+        base = np.concatenate([[0], np.cumsum(lengths + 1)])
+        alnum = _ASCII_WORD_BYTE[joined]
+        inword = alnum | _ASCII_APOSTROPHE[joined]
+        edge = np.diff(np.concatenate([[False], inword, [False]]).astype(np.int8))
+        run_s, run_e = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+        letters = np.flatnonzero(alnum)
+        first = np.searchsorted(letters, run_s)
+        last = np.searchsorted(letters, run_e) - 1
+        has = first <= last  # runs of apostrophes only are not tokens
+        starts = letters[first[has]]
+        ends = letters[last[has]] + 1
+        cut = np.searchsorted(starts, base)
+        for k, i in enumerate(ascii_ix):
+            out[i] = (starts[cut[k] : cut[k + 1]] - base[k], ends[cut[k] : cut[k + 1]] - base[k])
+    return out  # type: ignore[return-value]
+
+
 _ASCII_WORD = None  # compiled on first use
 
 
