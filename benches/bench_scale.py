@@ -1,21 +1,20 @@
 """End-to-end `dedup scan` at growing corpus sizes: time, throughput, peak RSS, growth per doubling.
 
 Each scan runs the real CLI in a fresh process on a generated JSONL file (~450-word documents, 5%
-planted near-duplicates), at the document and paragraph levels, with one worker and with one per
-CPU. Peak RSS is the largest of the scan process and its workers (RUSAGE_CHILDREN). Generating the
-corpus is not timed; files are cached under --data so reruns skip it.
+planted near-duplicates): first at the document and paragraph levels with one worker and with one
+per CPU, then at the passage level. Peak RSS is the largest of the scan process and its workers,
+measured per run (a wrapper process reports RUSAGE_CHILDREN). Generating the corpus is not timed;
+files are cached under --data so reruns skip it.
 
-    python benches/bench_scale.py [--sizes 25000,50000,100000,200000] [--out benches/results/scale.md]
+    python benches/bench_scale.py [--sizes 25000,50000,100000,200000] [--passage-sizes 12500,25000,50000]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
@@ -41,62 +40,31 @@ def corpus_file(n_docs: int, data: Path) -> Path:
     return path
 
 
-def run_scan(path: Path, workers: int) -> dict:
+# Runs the scan as its only child and prints (seconds, peak RSS KiB of the scan and its workers).
+_WRAPPER = """
+import resource, subprocess, sys, time
+t0 = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+if done.returncode:
+    sys.exit(done.stderr)
+print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def run_scan(path: Path, workers: int, levels: str) -> dict:
     """Time one `dedup scan` in a fresh process; peak RSS over it and its workers."""
     exe = Path(sys.executable).parent / "dedup"
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    done = subprocess.run(
-        [
-            str(exe),
-            "scan",
-            str(path),
-            "--id-field",
-            "id",
-            "-f",
-            "json",
-            "-o",
-            os.devnull,
-            "--workers",
-            str(workers),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - t0
+    cmd = [str(exe), "scan", str(path), "--id-field", "id", "-f", "json", "-o", os.devnull]
+    cmd += ["--workers", str(workers), "--level", levels]
+    done = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"scan failed: {done.stderr.strip()}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": seconds, "peak_rss_mb": max(peak, before) / 1024, "rss_is_new_max": peak > before}
+    seconds, peak_kb = done.stdout.split()
+    return {"seconds": float(seconds), "peak_rss_mb": int(peak_kb) / 1024}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="25000,50000,100000,200000")
-    ap.add_argument("--workers", default=f"1,{os.cpu_count() or 1}")
-    ap.add_argument("--data", type=Path, default=Path("/tmp/dedup-bench-data"))
-    ap.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "scale.md")
-    args = ap.parse_args()
-    args.data.mkdir(parents=True, exist_ok=True)
-    sizes = [int(s) for s in args.sizes.split(",")]
-    worker_counts = sorted({int(w) for w in args.workers.split(",")})
-    # Warm the numba cache once so no row pays the first compile.
-    run_scan(corpus_file(1000, args.data), 1)
-    rows = []
-    for n in sizes:
-        path = corpus_file(n, args.data)
-        for w in worker_counts:
-            r = run_scan(path, w)
-            rows.append({"docs": n, "workers": w, **r})
-            print(f"  {n} docs, {w} workers: {r['seconds']:.1f} s", file=sys.stderr)
+def table(rows: list[dict], worker_counts: list[int]) -> list[str]:
     lines = [
-        "# End-to-end scan at growing sizes (document + paragraph levels, defaults)",
-        "",
-        f"Machine: {machine()}. Generated JSONL, ~450 words per document, 5% planted near-duplicates;",
-        "each row is one `dedup scan FILE --id-field id -f json -o /dev/null --workers W` in a fresh process.",
-        "Peak RSS is the largest process (scan or worker); a row marked * may show an earlier, larger run.",
-        "",
         "| documents | workers | seconds | docs/s | x time per doubling | x vs 1 worker | peak RSS MB |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -105,11 +73,54 @@ def main() -> None:
         single = next(p for p in rows if p["workers"] == worker_counts[0] and p["docs"] == r["docs"])
         growth = f"{r['seconds'] / prev['seconds']:.2f}" if prev else ""
         speedup = f"{single['seconds'] / r['seconds']:.2f}"
-        mark = "" if r["rss_is_new_max"] else "*"
         lines.append(
             f"| {r['docs']:,} | {r['workers']} | {r['seconds']:.1f} | {r['docs'] / r['seconds']:,.0f} | {growth} "
-            f"| {speedup} | {r['peak_rss_mb']:,.0f}{mark} |"
+            f"| {speedup} | {r['peak_rss_mb']:,.0f} |"
         )
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="25000,50000,100000,200000")
+    ap.add_argument("--workers", default=f"1,{os.cpu_count() or 1}")
+    ap.add_argument("--data", type=Path, default=Path("/tmp/dedup-bench-data"))
+    ap.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "scale.md")
+    ap.add_argument("--passage-sizes", default="12500,25000,50000")
+    args = ap.parse_args()
+    args.data.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    passage_sizes = [int(s) for s in args.passage_sizes.split(",") if s]
+    worker_counts = sorted({int(w) for w in args.workers.split(",")})
+    # Warm the numba cache once so no row pays the first compile.
+    run_scan(corpus_file(1000, args.data), 1, "document,paragraph,passage")
+    rows = []
+    for n in sizes:
+        path = corpus_file(n, args.data)
+        for w in worker_counts:
+            r = run_scan(path, w, "document,paragraph")
+            rows.append({"docs": n, "workers": w, **r})
+            print(f"  {n} docs, {w} workers: {r['seconds']:.1f} s", file=sys.stderr)
+    passage_rows = []
+    for n in passage_sizes:
+        r = run_scan(corpus_file(n, args.data), worker_counts[-1], "passage")
+        passage_rows.append({"docs": n, "workers": worker_counts[-1], **r})
+        print(f"  passages, {n} docs: {r['seconds']:.1f} s", file=sys.stderr)
+    lines = [
+        "# End-to-end scan at growing sizes",
+        "",
+        f"Machine: {machine()}. Generated JSONL, ~450 words per document, 5% planted near-duplicates;",
+        "each row is one `dedup scan FILE --id-field id -f json -o /dev/null --workers W --level L` in a fresh",
+        "process. Peak RSS is the largest process of the run (scan or worker).",
+        "",
+        "## Document and paragraph levels",
+        "",
+        *table(rows, worker_counts),
+        "",
+        "## Passage level (`--level passage`)",
+        "",
+        *table(passage_rows, [worker_counts[-1]]),
+    ]
     write_results("\n".join(lines) + "\n", args.out)
 
 
