@@ -604,7 +604,9 @@ class _Offsets:
     def prepare(self, docs: np.ndarray) -> None:
         """Work out the offsets of many documents at once (vectorized for ASCII text)."""
         todo = [d for d in np.unique(docs).tolist() if d not in self._spans]
-        for d, spans in zip(todo, token_char_spans_batch([self.documents[d].text for d in todo]), strict=True):
+        for d, spans in zip(
+            todo, token_char_spans_batch([self.documents[d].text for d in todo]), strict=True
+        ):
             self._spans[d] = spans
 
     def chars(self, doc: int, t0: int, t1: int) -> tuple[int, int]:

@@ -1,0 +1,353 @@
+"""A persistent near-duplicate index: the pre-ingest filter's Python API.
+
+    from dedup import Index
+    idx = Index.create("news.dedup", threshold=0.8, num_perm=128, ngram=5)   # or Index.open(path|url)
+    idx.query(text)                  # [(doc_id, jaccard_estimate), ...] best first
+    idx.add(doc_id, text)            # raises DuplicateIdError on a known id unless replace=True
+    idx.check_and_add(docs)          # batch of (id, text); duplicates within the batch count too
+    idx.remove(doc_id); len(idx); idx.stats()
+
+Signatures come from the same compiled hot path as `dedup scan`; band keys are the scan's LSH
+layout (recall >= 0.99 at threshold + 0.05); a candidate is a match when its MinHash estimate
+is at or above the threshold. Storage (store.py, store_redis.py) holds parameters, documents with
+their signatures, and sorted segments of band keys; this class keeps the segments in memory and
+follows other writers' commits before every query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .config import NORMALIZATION, SHINGLE_HASH, ScanConfig
+from .lsh import band_keys, candidate_pairs
+from .model import DedupError
+from .store import SCHEMA, DuplicateIdError, Segment, Store
+
+_TIER = 4  # segments of one size tier merged together: each key is rewritten ~log4(N/batch) times
+_PARAMS = ("threshold", "num_perm", "ngram", "method", "seed")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What check_and_add decided for one document."""
+
+    id: str
+    duplicate_of: list[tuple[str, float]]  # best first; empty when the document is new
+    added: bool  # stored by this call
+    already_indexed: bool = False  # its id was already in the index with the same text (a re-run)
+    conflict: bool = False  # its id is in the index (or earlier in the batch) with other text
+
+    @property
+    def is_new(self) -> bool:
+        return not self.duplicate_of and not self.conflict
+
+
+@dataclass(slots=True)
+class _Batch:
+    ids: list[str]
+    sigs: np.ndarray
+    keys: np.ndarray  # (bands, n)
+    matches: list[list[tuple[str, float]]] = field(default_factory=list)
+
+
+def _open_store(location: str) -> Store:
+    if location.startswith(("redis://", "rediss://", "unix://")):
+        from .store_redis import RedisStore
+
+        return RedisStore(location)
+    from .store import SQLiteStore
+
+    return SQLiteStore(location)
+
+
+class Index:
+    """See the module docstring. Not thread-safe: use one Index per thread or process."""
+
+    def __init__(self, store: Store, params: dict[str, Any]) -> None:
+        self._store = store
+        self.params = params
+        self.config = ScanConfig(
+            threshold=params["threshold"],
+            num_perm=params["num_perm"],
+            ngram=params["ngram"],
+            method=params["method"],
+            seed=params["seed"],
+            bands=params["bands"],
+            rows=params["rows"],
+            levels=("document",),
+        )
+        self._segments: dict[int, Segment] = {}
+        self._version: Any = object()
+        self._refresh()
+
+    # --- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        location: str,
+        *,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        ngram: int = 5,
+        method: str = "classic",
+        seed: int = 1,
+    ) -> Index:
+        """A new, empty index at `location` (a file path, or redis://host:port/db?prefix=name)."""
+        config = ScanConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, method=method, seed=seed)  # type: ignore[arg-type]
+        params = {
+            "schema": SCHEMA,
+            "threshold": threshold,
+            "num_perm": num_perm,
+            "ngram": ngram,
+            "method": method,
+            "seed": seed,
+            "bands": config.bands,
+            "rows": config.rows,
+            "normalization": NORMALIZATION,
+            "shingle_hash": SHINGLE_HASH,
+        }
+        store = _open_store(location)
+        try:
+            store.create(params)
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, params)
+
+    @classmethod
+    def open(cls, location: str, **expected: Any) -> Index:
+        """An existing index. Parameters given here must equal the stored ones (a clear error
+        otherwise: signatures made with other parameters are not comparable)."""
+        store = _open_store(location)
+        try:
+            params = store.read_params()
+            if params is None:
+                raise DedupError(
+                    f"{store.describe()}: no dedup index here (create it with `dedup index create`)"
+                )
+            if params.get("schema") != SCHEMA:
+                raise DedupError(
+                    f"{store.describe()}: index schema {params.get('schema')}, this dedup reads {SCHEMA}"
+                )
+            for name in ("normalization", "shingle_hash"):
+                ours = {"normalization": NORMALIZATION, "shingle_hash": SHINGLE_HASH}[name]
+                if params.get(name) != ours:
+                    raise DedupError(
+                        f"{store.describe()}: built with {name} {params.get(name)!r}, this dedup uses {ours!r}"
+                    )
+            for name, value in expected.items():
+                if name not in _PARAMS:
+                    raise TypeError(f"unknown index parameter {name!r}")
+                if value is not None and params[name] != value:
+                    raise DedupError(
+                        f"{store.describe()}: the index was created with {name}={params[name]!r}, not {value!r}"
+                    )
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, params)
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._store.count()
+
+    def stats(self) -> dict[str, Any]:
+        self._refresh()
+        return {
+            "location": self._store.describe(),
+            "documents": len(self),
+            "segments": len(self._segments),
+            "band_keys": int(sum(s.keys.size for s in self._segments.values())),
+            "size_bytes": self._store.size_bytes(),
+            "params": dict(self.params),
+        }
+
+    def query(self, text: str) -> list[tuple[str, float]]:
+        """Indexed documents whose estimated Jaccard with text is at or above the threshold, best first."""
+        return self.query_batch([text])[0]
+
+    def query_batch(self, texts: list[str]) -> list[list[tuple[str, float]]]:
+        """query() for many texts at once (one signature batch, one lookup per segment)."""
+        batch = self._sign([""] * len(texts), texts)
+        self._refresh()
+        self._match(batch)
+        return batch.matches
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def add(self, doc_id: str, text: str, *, replace: bool = False) -> None:
+        """Store one document (whatever it duplicates). A known id raises DuplicateIdError unless replace."""
+        batch = self._sign([doc_id], [text])
+        self._store.add(batch.ids, batch.sigs, batch.keys, replace)
+        self._after_write()
+
+    def remove(self, doc_id: str) -> bool:
+        removed = self._store.remove([doc_id]) > 0
+        self._after_write()
+        return removed
+
+    def check_and_add(self, docs: Iterable[tuple[str, str]], *, add: bool = True) -> list[CheckResult]:
+        """For each (id, text), in order: what it duplicates among the indexed documents and the
+        new documents before it in the batch; new ones are then stored in one transaction (unless
+        add=False). A document whose id is already indexed with the same text is reported as new
+        and not stored again, so re-running an interrupted stream gives the same answers; one whose
+        id is indexed (or earlier in the batch) with other text is a conflict and is not stored."""
+        docs = list(docs)
+        batch = self._sign([d[0] for d in docs], [d[1] for d in docs])
+        while True:
+            self._refresh()
+            known = self._store.lookup(batch.ids)
+            results = self._decide(batch, known)
+            new = [r.added for r in results]
+            if not add or not any(new):
+                return [_not_added(r) for r in results] if not add else results
+            keep = np.flatnonzero(new)
+            try:
+                self._store.add([batch.ids[i] for i in keep], batch.sigs[keep], batch.keys[:, keep], False)
+            except DuplicateIdError:
+                continue  # another writer stored one of these ids meanwhile: decide again
+            self._after_write()
+            return results
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _sign(self, ids: list[str], texts: list[str]) -> _Batch:
+        from . import signatures
+
+        for i in ids:
+            if not isinstance(i, str):
+                raise DedupError(f"document ids are strings, got {type(i).__name__}")
+        cfg = self.config
+        sigs = signatures(texts, num_perm=cfg.num_perm, ngram=cfg.ngram, method=cfg.method, seed=cfg.seed)
+        return _Batch(ids=ids, sigs=sigs, keys=band_keys(sigs, cfg.bands, cfg.rows))
+
+    def _refresh(self) -> None:
+        """Follow commits of other writers: load new segments, forget merged-away ones."""
+        version = self._store.version()
+        if version == self._version:
+            return
+        live = self._store.segment_ids()
+        for seg in list(self._segments):
+            if seg not in live:
+                del self._segments[seg]
+        for seg in live:
+            if seg not in self._segments:
+                try:
+                    self._segments[seg] = self._store.load_segment(seg)
+                except KeyError:  # merged away between listing and loading: list again next time
+                    version = None
+        self._version = version
+
+    def _after_write(self) -> None:
+        self._version = object()  # our own commits do not change SQLite's data_version
+        self._refresh()
+        self._merge()
+
+    def _merge(self) -> None:
+        """Size-tiered merging: when _TIER segments share a size tier, they become one."""
+        while True:
+            tiers: dict[int, list[Segment]] = {}
+            for seg in sorted(self._segments.values(), key=lambda s: s.seg):
+                tiers.setdefault(int(np.log(max(seg.keys.size, 1)) / np.log(_TIER)), []).append(seg)
+            group = next((g[:_TIER] for g in tiers.values() if len(g) >= _TIER), None)
+            if group is None:
+                return
+            keys = np.concatenate([s.keys for s in group])
+            rowids = np.concatenate([s.rowids for s in group])
+            order = np.argsort(keys, kind="stable")  # timsort: merging sorted runs is linear
+            keys, rowids = keys[order], rowids[order]
+            if self._store.removals():
+                alive = self._store.alive(rowids)
+                keys, rowids = keys[alive], rowids[alive]
+            self._store.replace_segments([s.seg for s in group], keys, rowids)
+            self._version = object()
+            self._refresh()
+
+    def _candidates(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(query index, rowid) of every indexed document sharing a band key with a query."""
+        flat = np.ascontiguousarray(keys.T).reshape(-1)  # query-major: query i owns [i*bands, (i+1)*bands)
+        q_parts, r_parts = [], []
+        for seg in self._segments.values():
+            lo = np.searchsorted(seg.keys, flat, side="left")
+            hi = np.searchsorted(seg.keys, flat, side="right")
+            counts = hi - lo
+            total = int(counts.sum())
+            if not total:
+                continue
+            starts = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total)
+            r_parts.append(seg.rowids[starts].astype(np.int64))
+            q_parts.append(np.repeat(np.arange(flat.size) // keys.shape[0], counts))
+        if not r_parts:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        code = np.unique(np.concatenate(q_parts) * (1 << 32) + np.concatenate(r_parts))
+        return code >> 32, code & 0xFFFFFFFF
+
+    def _match(self, batch: _Batch) -> None:
+        """batch.matches: indexed documents at or above the threshold for each document, best first."""
+        qi, rowids = self._candidates(batch.keys)
+        batch.matches = [[] for _ in batch.ids]
+        if not rowids.size:
+            return
+        found = self._store.fetch(np.unique(rowids))
+        live = np.array([r in found for r in rowids.tolist()], dtype=bool)
+        qi, rowids = qi[live], rowids[live]
+        if not rowids.size:
+            return
+        uniq, inverse = np.unique(rowids, return_inverse=True)
+        stored = np.frombuffer(b"".join(found[r][1] for r in uniq.tolist()), dtype=np.uint32)
+        stored = stored.reshape(uniq.size, -1)
+        scores = np.mean(stored[inverse] == batch.sigs[qi], axis=1)
+        ok = scores >= self.config.threshold - 1e-12
+        for q, r, s in zip(qi[ok].tolist(), rowids[ok].tolist(), scores[ok].tolist(), strict=True):
+            batch.matches[q].append((found[r][0], float(s)))
+        for m in batch.matches:
+            m.sort(key=lambda x: (-x[1], x[0]))
+
+    def _decide(self, batch: _Batch, known: dict[str, tuple[int, bytes]]) -> list[CheckResult]:
+        """Per document, in batch order: conflict, already indexed, duplicate, or new."""
+        n = len(batch.ids)
+        self._match(batch)
+        # Within the batch: pairs sharing a band, estimated like index matches.
+        within: dict[int, list[int]] = {}
+        if n > 1:
+            for i, j in candidate_pairs(batch.keys).tolist():
+                within.setdefault(j, []).append(i)
+        threshold = self.config.threshold - 1e-12
+        results: list[CheckResult] = []
+        stored_here: dict[str, int] = {}
+        for j, doc_id in enumerate(batch.ids):
+            if doc_id in known or doc_id in stored_here:
+                same = doc_id in known and known[doc_id][1] == batch.sigs[j].tobytes()
+                results.append(CheckResult(doc_id, [], False, already_indexed=same, conflict=not same))
+                continue
+            dups = [m for m in batch.matches[j] if m[0] != doc_id]
+            for i in within.get(j, []):
+                if results[i].added:
+                    score = float(np.mean(batch.sigs[i] == batch.sigs[j]))
+                    if score >= threshold:
+                        dups.append((batch.ids[i], score))
+            dups.sort(key=lambda x: (-x[1], x[0]))
+            is_new = not dups
+            if is_new:
+                stored_here[doc_id] = j
+            results.append(CheckResult(doc_id, dups, added=is_new))
+        return results
+
+
+def _not_added(r: CheckResult) -> CheckResult:
+    return CheckResult(r.id, r.duplicate_of, False, r.already_indexed, r.conflict)
