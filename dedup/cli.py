@@ -187,6 +187,12 @@ def compare(
     write_output(render_compare(docs[0], docs[1], passages, fmt, width), None)
 
 
+from .cli_index import filter_command, index_app  # noqa: E402 - the commands register on `app`
+
+app.add_typer(index_app, name="index")
+app.command("filter")(filter_command)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; every error becomes one line on stderr."""
     try:

@@ -28,6 +28,8 @@ from .model import DedupError
 from .store import SCHEMA, DuplicateIdError, Segment, Store
 
 _TIER = 4  # segments of one size tier merged together: each key is rewritten ~log4(N/batch) times
+# A stream position as one integer: (stream fingerprint << ORIGIN_LINE_BITS) | line number.
+ORIGIN_LINE_BITS = 40
 _PARAMS = ("threshold", "num_perm", "ngram", "method", "seed")
 
 
@@ -51,6 +53,7 @@ class _Batch:
     ids: list[str]
     sigs: np.ndarray
     keys: np.ndarray  # (bands, n)
+    origins: list[int] | None = None  # where each came from in a stream (see ORIGIN_LINE_BITS)
     matches: list[list[tuple[str, float]]] = field(default_factory=list)
 
 
@@ -196,19 +199,40 @@ class Index:
         self._store.add(batch.ids, batch.sigs, batch.keys, replace)
         self._after_write()
 
+    def add_many(self, docs: Iterable[tuple[str, str]], *, replace: bool = False) -> int:
+        """Store a batch of (id, text) in one transaction, duplicates or not; returns how many."""
+        docs = list(docs)
+        if not docs:
+            return 0
+        batch = self._sign([d[0] for d in docs], [d[1] for d in docs])
+        if len(set(batch.ids)) != len(batch.ids):
+            seen: set[str] = set()
+            raise DuplicateIdError([i for i in batch.ids if i in seen or seen.add(i)])  # type: ignore[func-returns-value]
+        self._store.add(batch.ids, batch.sigs, batch.keys, replace)
+        self._after_write()
+        return len(docs)
+
     def remove(self, doc_id: str) -> bool:
         removed = self._store.remove([doc_id]) > 0
         self._after_write()
         return removed
 
-    def check_and_add(self, docs: Iterable[tuple[str, str]], *, add: bool = True) -> list[CheckResult]:
+    def check_and_add(
+        self, docs: Iterable[tuple[str, str]], *, add: bool = True, origins: list[int] | None = None
+    ) -> list[CheckResult]:
         """For each (id, text), in order: what it duplicates among the indexed documents and the
         new documents before it in the batch; new ones are then stored in one transaction (unless
         add=False). A document whose id is already indexed with the same text is reported as new
         and not stored again, so re-running an interrupted stream gives the same answers; one whose
-        id is indexed (or earlier in the batch) with other text is a conflict and is not stored."""
+        id is indexed (or earlier in the batch) with other text is a conflict and is not stored.
+
+        `origins` (see ORIGIN_LINE_BITS) place each document in a stream. They are stored, and a
+        document is never reported as a duplicate of one stored from a later line of the same
+        stream: replaying a stream (after a crash, or twice) then lists exactly what the first
+        pass listed, even though the index now also holds the documents that came after."""
         docs = list(docs)
         batch = self._sign([d[0] for d in docs], [d[1] for d in docs])
+        batch.origins = origins
         while True:
             self._refresh()
             known = self._store.lookup(batch.ids)
@@ -218,7 +242,13 @@ class Index:
                 return [_not_added(r) for r in results] if not add else results
             keep = np.flatnonzero(new)
             try:
-                self._store.add([batch.ids[i] for i in keep], batch.sigs[keep], batch.keys[:, keep], False)
+                self._store.add(
+                    [batch.ids[i] for i in keep],
+                    batch.sigs[keep],
+                    batch.keys[:, keep],
+                    False,
+                    [origins[i] for i in keep.tolist()] if origins is not None else None,
+                )
             except DuplicateIdError:
                 continue  # another writer stored one of these ids meanwhile: decide again
             self._after_write()
@@ -305,6 +335,10 @@ class Index:
             return
         found = self._store.fetch(np.unique(rowids))
         live = np.array([r in found for r in rowids.tolist()], dtype=bool)
+        if batch.origins is not None:  # nothing from a later line of the same stream
+            for k, (q, r) in enumerate(zip(qi.tolist(), rowids.tolist(), strict=True)):
+                if live[k] and _later_in_stream(found[r][2], batch.origins[q]):
+                    live[k] = False
         qi, rowids = qi[live], rowids[live]
         if not rowids.size:
             return
@@ -347,6 +381,12 @@ class Index:
                 stored_here[doc_id] = j
             results.append(CheckResult(doc_id, dups, added=is_new))
         return results
+
+
+def _later_in_stream(stored: int | None, current: int | None) -> bool:
+    if stored is None or current is None:
+        return False
+    return stored >> ORIGIN_LINE_BITS == current >> ORIGIN_LINE_BITS and stored > current
 
 
 def _not_added(r: CheckResult) -> CheckResult:

@@ -53,8 +53,15 @@ class Store(Protocol):
     def segment_ids(self) -> list[int]: ...
     def load_segment(self, seg: int) -> Segment: ...
     def lookup(self, ids: list[str]) -> dict[str, tuple[int, bytes]]: ...
-    def fetch(self, rowids: np.ndarray) -> dict[int, tuple[str, bytes]]: ...
-    def add(self, ids: list[str], sigs: np.ndarray, keys: np.ndarray, replace: bool) -> np.ndarray: ...
+    def fetch(self, rowids: np.ndarray) -> dict[int, tuple[str, bytes, int | None]]: ...
+    def add(
+        self,
+        ids: list[str],
+        sigs: np.ndarray,
+        keys: np.ndarray,
+        replace: bool,
+        origins: list[int] | None = None,
+    ) -> np.ndarray: ...
     def remove(self, ids: list[str]) -> int: ...
     def replace_segments(self, old: list[int], keys: np.ndarray, rowids: np.ndarray) -> bool: ...
     def alive(self, rowids: np.ndarray) -> np.ndarray: ...
@@ -110,7 +117,7 @@ class SQLiteStore:
                 raise DedupError(f"{self.path}: already exists and is not empty")
             self.db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self.db.execute(
-                "CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, sig BLOB NOT NULL)"
+                "CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, sig BLOB NOT NULL, origin INTEGER)"
             )
             self.db.execute(
                 "CREATE TABLE segments (seg INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER NOT NULL, "
@@ -141,18 +148,26 @@ class SQLiteStore:
                 out[doc_id] = (rowid, sig)
         return out
 
-    def fetch(self, rowids: np.ndarray) -> dict[int, tuple[str, bytes]]:
-        out: dict[int, tuple[str, bytes]] = {}
+    def fetch(self, rowids: np.ndarray) -> dict[int, tuple[str, bytes, int | None]]:
+        out: dict[int, tuple[str, bytes, int | None]] = {}
         for chunk in _chunks(rowids.tolist()):
             marks = ",".join("?" * len(chunk))
-            for rowid, doc_id, sig in self.db.execute(
-                f"SELECT rowid, id, sig FROM docs WHERE rowid IN ({marks})", chunk
+            for rowid, doc_id, sig, origin in self.db.execute(
+                f"SELECT rowid, id, sig, origin FROM docs WHERE rowid IN ({marks})", chunk
             ):
-                out[rowid] = (doc_id, sig)
+                out[rowid] = (doc_id, sig, origin)
         return out
 
-    def add(self, ids: list[str], sigs: np.ndarray, keys: np.ndarray, replace: bool) -> np.ndarray:
-        """Insert documents and their segment in one transaction; rowids of the new documents."""
+    def add(
+        self,
+        ids: list[str],
+        sigs: np.ndarray,
+        keys: np.ndarray,
+        replace: bool,
+        origins: list[int] | None = None,
+    ) -> np.ndarray:
+        """Insert documents and their segment in one transaction; rowids of the new documents.
+        `origins` (optional, one int per document) records where in a stream each came from."""
         with _write(self.db):
             present = self.lookup(ids)
             if present and not replace:
@@ -166,8 +181,14 @@ class SQLiteStore:
             if rowids.size and rowids[-1] >= 2**32:
                 raise DedupError(f"{self.path}: index full (2**32 documents added over its life)")
             self.db.executemany(
-                "INSERT INTO docs (rowid, id, sig) VALUES (?, ?, ?)",
-                zip(rowids.tolist(), ids, (s.tobytes() for s in sigs), strict=True),
+                "INSERT INTO docs (rowid, id, sig, origin) VALUES (?, ?, ?, ?)",
+                zip(
+                    rowids.tolist(),
+                    ids,
+                    (s.tobytes() for s in sigs),
+                    origins if origins is not None else [None] * len(ids),
+                    strict=True,
+                ),
             )
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('high_water', ?)", (str(int(rowids[-1])),))
             seg_keys, seg_rowids = segment_of(rowids, keys)

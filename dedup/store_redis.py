@@ -32,6 +32,7 @@ for _, id in ipairs(taken) do
   local old = redis.call('HGET', KEYS[1], id)
   redis.call('HDEL', KEYS[2], old)
   redis.call('HDEL', KEYS[3], old)
+  redis.call('HDEL', KEYS[9], old)
 end
 if #taken > 0 then redis.call('INCRBY', KEYS[6], #taken) end
 for i = 0, n - 1 do
@@ -41,6 +42,10 @@ for i = 0, n - 1 do
   redis.call('HSET', KEYS[3], rowid, sig)
 end
 local base = 3 + 3 * n
+local n_origins = tonumber(ARGV[base + 3])
+for i = 0, n_origins - 1 do
+  redis.call('HSET', KEYS[9], ARGV[base + 4 + 2 * i], ARGV[base + 5 + 2 * i])
+end
 redis.call('SET', KEYS[7], ARGV[base + 1])
 redis.call('SET', KEYS[8], ARGV[base + 2])
 redis.call('SADD', KEYS[4], ARGV[base])
@@ -56,6 +61,7 @@ for _, id in ipairs(ARGV) do
     redis.call('HDEL', KEYS[1], id)
     redis.call('HDEL', KEYS[2], rowid)
     redis.call('HDEL', KEYS[3], rowid)
+    redis.call('HDEL', KEYS[6], rowid)
     count = count + 1
   end
 end
@@ -150,21 +156,29 @@ class RedisStore:
         sigs = self._call(self.r.hmget, self._k("sigs"), [r for _, r in have])
         return {i: (r, s) for (i, r), s in zip(have, sigs, strict=True) if s is not None}
 
-    def fetch(self, rowids: np.ndarray) -> dict[int, tuple[str, bytes]]:
+    def fetch(self, rowids: np.ndarray) -> dict[int, tuple[str, bytes, int | None]]:
         keys = rowids.tolist()
         if not keys:
             return {}
         pipe = self.r.pipeline(transaction=True)
         pipe.hmget(self._k("names"), keys)
         pipe.hmget(self._k("sigs"), keys)
-        names, sigs = self._call(pipe.execute)
+        pipe.hmget(self._k("origin"), keys)
+        names, sigs, origins = self._call(pipe.execute)
         return {
-            r: (n.decode("utf-8", "surrogatepass"), s)
-            for r, n, s in zip(keys, names, sigs, strict=True)
+            r: (n.decode("utf-8", "surrogatepass"), s, int(o) if o is not None else None)
+            for r, n, s, o in zip(keys, names, sigs, origins, strict=True)
             if n is not None and s is not None
         }
 
-    def add(self, ids: list[str], sigs: np.ndarray, keys: np.ndarray, replace: bool) -> np.ndarray:
+    def add(
+        self,
+        ids: list[str],
+        sigs: np.ndarray,
+        keys: np.ndarray,
+        replace: bool,
+        origins: list[int] | None = None,
+    ) -> np.ndarray:
         n = len(ids)
         last = int(self._call(self.r.incrby, self._k("next_rowid"), n))
         if last >= 2**32:
@@ -176,8 +190,12 @@ class RedisStore:
         for doc_id, rowid, sig in zip(ids, rowids.tolist(), sigs, strict=True):
             args += [doc_id, rowid, sig.tobytes()]
         args += [seg, seg_keys.tobytes(), seg_rowids.tobytes()]
+        args.append(len(ids) if origins is not None else 0)
+        if origins is not None:
+            for rowid, origin in zip(rowids.tolist(), origins, strict=True):
+                args += [rowid, origin]
         k = [self._k(x) for x in ("ids", "names", "sigs", "segs", "version", "removals")]
-        ok, taken = self._call(self._add, keys=[*k, *self._seg_keys(seg)], args=args)
+        ok, taken = self._call(self._add, keys=[*k, *self._seg_keys(seg), self._k("origin")], args=args)
         if not ok:
             raise DuplicateIdError([t.decode("utf-8", "surrogatepass") for t in taken])
         return rowids
@@ -185,7 +203,7 @@ class RedisStore:
     def remove(self, ids: list[str]) -> int:
         if not ids:
             return 0
-        k = [self._k(x) for x in ("ids", "names", "sigs", "removals", "version")]
+        k = [self._k(x) for x in ("ids", "names", "sigs", "removals", "version", "origin")]
         return int(self._call(self._remove, keys=k, args=ids))
 
     def replace_segments(self, old: list[int], keys: np.ndarray, rowids: np.ndarray) -> bool:
@@ -221,7 +239,7 @@ class RedisStore:
     def size_bytes(self) -> int:
         """Memory Redis reports for the index's keys (MEMORY USAGE, sampled for the hashes)."""
         total = 0
-        names = ["params", "ids", "names", "sigs", "segs", "version"]
+        names = ["params", "ids", "names", "sigs", "origin", "segs", "version"]
         for seg in self.segment_ids():
             names += [k[len(self.p) :] for k in self._seg_keys(seg)]
         for name in names:
