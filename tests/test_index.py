@@ -1,0 +1,310 @@
+"""The persistent index and `dedup filter`: API, both stores (SQLite, and a real redis-server on
+loopback), crash and concurrency safety, and the filter's byte-for-byte streaming contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from dedup import Index
+from dedup.io import read_documents
+from dedup.model import DedupError
+from dedup.shingle import shingle_hash64
+from dedup.store import DuplicateIdError
+from dedup.synth import make_corpus
+from dedup.text import tokens
+from dedup.verify import jaccard
+
+DEDUP = str(Path(sys.executable).parent / "dedup")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A real redis-server on loopback for this module (installed by .ci/run in CI)."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed (.ci/run installs Debian's redis-server)")
+        pytest.skip("redis-server not installed")
+    port = _free_port()
+    work = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(work),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+_counter = iter(range(10**6))
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def location(request, tmp_path):
+    if request.param == "sqlite":
+        return str(tmp_path / "idx.dedup")
+    return f"{request.getfixturevalue('redis_url')}?prefix=t{next(_counter)}"
+
+
+def _shingles(text: str) -> np.ndarray:
+    toks = tokens(text)
+    return np.array([shingle_hash64(toks[i : i + 5]) for i in range(max(len(toks) - 4, 1))], dtype=np.uint64)
+
+
+def test_create_open_and_parameters(location):
+    idx = Index.create(location, threshold=0.7, num_perm=64)
+    idx.add("a", "one two three four five six seven")
+    idx.close()
+    with pytest.raises(DedupError, match="already exists"):
+        Index.create(location)
+    with pytest.raises(DedupError, match=r"threshold=0\.7, not 0\.9"):
+        Index.open(location, threshold=0.9)
+    with Index.open(location, threshold=0.7, num_perm=64) as again:
+        assert len(again) == 1 and again.stats()["params"]["num_perm"] == 64
+    assert "secret" not in Index.open(location).stats()["location"]
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(DedupError, match="no dedup index here"):
+        Index.open(str(tmp_path / "none.dedup"))
+
+
+def test_add_query_remove_replace(location):
+    corpus = make_corpus(60, dup_fraction=0.0, seed=1)
+    with Index.create(location) as idx:
+        for i, t in zip(corpus.ids, corpus.texts, strict=True):
+            idx.add(i, t)
+        assert len(idx) == 60
+        assert idx.query(corpus.texts[7])[0] == ("doc000007", 1.0)
+        with pytest.raises(DuplicateIdError):
+            idx.add("doc000007", corpus.texts[8])
+        idx.add("doc000007", corpus.texts[8], replace=True)
+        assert [m[0] for m in idx.query(corpus.texts[8])] == ["doc000007", "doc000008"]
+        assert idx.query(corpus.texts[7]) == []
+        assert idx.remove("doc000008") and not idx.remove("doc000008")
+        assert [m[0] for m in idx.query(corpus.texts[8])] == ["doc000007"]
+        assert len(idx) == 59
+
+
+def test_queries_find_every_planted_near_duplicate(location, seeds_dir):
+    """Seeds plus generated documents; every planted copy truly above the threshold is found."""
+    corpus = make_corpus(1500, dup_fraction=0.15, seed=4)
+    seeds = read_documents([str(seeds_dir)]).documents
+    with Index.create(location, threshold=0.8) as idx:
+        idx.add_many([(d.id, d.text) for d in seeds])
+        copies = {j for _, j in corpus.planted}
+        originals = [(i, t) for i, t in enumerate(corpus.texts) if i not in copies]
+        for k in range(0, len(originals), 500):
+            idx.add_many([(corpus.ids[i], t) for i, t in originals[k : k + 500]])
+        checked = 0
+        for i, j in corpus.planted:
+            if i in copies or jaccard(_shingles(corpus.texts[i]), _shingles(corpus.texts[j])) < 0.9:
+                continue
+            checked += 1
+            assert corpus.ids[i] in [m[0] for m in idx.query(corpus.texts[j])]
+        assert checked > 50
+        for d in seeds:
+            assert idx.query(d.text)[0] == (d.id, 1.0)
+
+
+def test_check_and_add_counts_duplicates_within_the_batch(location):
+    corpus = make_corpus(400, dup_fraction=0.2, seed=2)
+    with Index.create(location) as idx:
+        res = idx.check_and_add(zip(corpus.ids, corpus.texts, strict=True))
+        assert len(idx) == sum(r.added for r in res) == sum(r.is_new for r in res)
+        dups = [r for r in res if r.duplicate_of]
+        assert dups and all(not r.added for r in dups)
+        order = {i: k for k, i in enumerate(corpus.ids)}
+        for r in dups:  # a duplicate points back at documents before it in the batch
+            assert all(order[d] < order[r.id] for d, _ in r.duplicate_of)
+        again = idx.check_and_add(zip(corpus.ids, corpus.texts, strict=True))
+        assert [r.duplicate_of for r in again] == [r.duplicate_of for r in res]
+        assert all(r.already_indexed for r in again if r.is_new) and not any(r.added for r in again)
+        clash = idx.check_and_add([(corpus.ids[0], "entirely different words here now")])
+        assert clash[0].conflict and not clash[0].added
+
+
+def test_sqlite_and_redis_give_identical_answers(tmp_path, redis_url):
+    corpus = make_corpus(1200, dup_fraction=0.15, seed=6)
+    answers = []
+    for loc in (str(tmp_path / "a.dedup"), f"{redis_url}?prefix=same"):
+        with Index.create(loc) as idx:
+            out = []
+            for k in range(0, 1200, 100):  # enough batches for segments to be merged
+                batch = list(zip(corpus.ids[k : k + 100], corpus.texts[k : k + 100], strict=True))
+                out += [(r.id, r.duplicate_of, r.added) for r in idx.check_and_add(batch)]
+            assert idx.stats()["segments"] < 12
+            out.append([m for t in corpus.texts[:50] for m in idx.query(t)])
+            answers.append(out)
+    assert answers[0] == answers[1]
+
+
+def _jsonl(path: Path, n: int, seed: int, prefix: str = "doc") -> list[bytes]:
+    corpus = make_corpus(n, dup_fraction=0.15, seed=seed)
+    lines = [
+        orjson.dumps({"id": f"{prefix}{k}", "text": t, "meta": {"z": k, "a": "é\u2028"}, "n": 1.50}) + b"\n"
+        for k, t in enumerate(corpus.texts)
+    ]
+    path.write_bytes(b"".join(lines))
+    return lines
+
+
+def _filter(index: str, src: Path, *args: str) -> subprocess.CompletedProcess:
+    with open(src, "rb") as fh:
+        return subprocess.run(
+            [DEDUP, "filter", "--index", index, *args],
+            stdin=fh,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+
+
+def test_filter_passes_records_byte_for_byte_and_accounts_for_every_line(tmp_path):
+    src = tmp_path / "in.jsonl"
+    lines = _jsonl(src, 300, seed=3)
+    lines.insert(5, b"{not json\n")
+    lines.insert(9, b'{"id": "x", "no_text": 1}\n')
+    lines.insert(12, b"\xff\xfe\n")
+    src.write_bytes(b"".join(lines))
+    index = str(tmp_path / "i.dedup")
+    subprocess.run([DEDUP, "index", "create", index], check=True, capture_output=True)
+    done = _filter(index, src, "--add")
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.count("\n") == 1 and err.startswith("dedup: error: -:6: invalid JSON")
+    passed = done.stdout.splitlines(keepends=True)  # the new records before the bad line went through
+    assert passed and passed == [x for x in lines[:5] if x in passed]
+    with Index.open(index) as idx:
+        assert len(idx) == len(passed)
+    rejects = tmp_path / "rej.jsonl"
+    done = _filter(index, src, "--add", "--skip-bad", "--rejects", str(rejects))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines(keepends=True)
+    rej = [json.loads(x) for x in rejects.read_bytes().splitlines()]
+    assert len(out) + len(rej) == len(lines)
+    assert set(out) <= set(lines)  # untouched bytes
+    bad = [r for r in rej if "dedup_error" in r]
+    assert [r["line"] for r in bad] == [6, 10, 13]
+    assert bad[0]["raw"] == "{not json" and "raw_base64" in bad[2]
+    dups = [r for r in rej if "duplicate_of" in r]
+    assert dups and all(
+        r["duplicate_of"] and r["meta"] == {"z": r["meta"]["z"], "a": "é\u2028"} for r in dups
+    )
+    annotated = _filter(index, src, "--mode", "annotate", "--skip-bad")
+    records = [json.loads(x) for x in annotated.stdout.splitlines()]
+    assert len(records) == len(lines) - 3
+    assert all(list(r)[-1] == "dedup" and r["n"] == 1.5 for r in records)
+
+
+def _kill_midway(index: str, src: Path, out: Path) -> None:
+    """Start `dedup filter --add`, feed it the stream slowly, SIGKILL it once output has begun."""
+    data = src.read_bytes().splitlines(keepends=True)
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen(
+            [DEDUP, "filter", "--index", index, "--add", "--batch-size", "50"],
+            stdin=subprocess.PIPE,
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdin is not None
+        for k in range(0, len(data), 50):
+            proc.stdin.write(b"".join(data[k : k + 50]))
+            proc.stdin.flush()
+            time.sleep(0.02)
+            if out.stat().st_size and k > len(data) // 2:
+                break
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    assert out.stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_filter_killed_midway_then_rerun_gives_the_uninterrupted_result(tmp_path, location):
+    src = tmp_path / "in.jsonl"
+    _jsonl(src, 1500, seed=8)
+    clean = str(tmp_path / "clean.dedup")
+    subprocess.run([DEDUP, "index", "create", clean], check=True, capture_output=True)
+    reference = _filter(clean, src, "--add", "--rejects", str(tmp_path / "ref-rej.jsonl"))
+    assert reference.returncode == 0
+    subprocess.run([DEDUP, "index", "create", location], check=True, capture_output=True)
+    _kill_midway(location, src, tmp_path / "partial.jsonl")
+    with Index.open(location) as idx:
+        partial = len(idx)
+    rerun = _filter(location, src, "--add", "--rejects", str(tmp_path / "rej.jsonl"))
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout == reference.stdout
+    assert (tmp_path / "rej.jsonl").read_bytes() == (tmp_path / "ref-rej.jsonl").read_bytes()
+    with Index.open(location) as idx, Index.open(clean) as ref:
+        assert 0 < partial < len(idx) == len(ref)
+        ids = [json.loads(x)["id"] for x in reference.stdout.splitlines()]
+        assert all(
+            idx.query(json.loads(x)["text"])[0][0] == json.loads(x)["id"]
+            for x in reference.stdout.splitlines()[:50]
+        )
+        assert len(ids) == len(set(ids)) == len(idx)
+
+
+@pytest.mark.slow
+def test_two_writers_at_once_lose_nothing(tmp_path, location):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    _jsonl(first, 800, seed=9, prefix="a")
+    _jsonl(second, 800, seed=10, prefix="b")
+    subprocess.run([DEDUP, "index", "create", location], check=True, capture_output=True)
+    procs = [
+        subprocess.Popen(
+            [DEDUP, "index", "add", location, str(p), "--id-field", "id", "--batch-size", "40"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for p in (first, second)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    with Index.open(location) as idx:
+        assert len(idx) == 1600
+        for k in (0, 399, 799):
+            for prefix, path in (("a", first), ("b", second)):
+                text = json.loads(path.read_bytes().splitlines()[k])["text"]
+                assert (f"{prefix}{k}", 1.0) in idx.query(text)
