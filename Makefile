@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benches/bench_hashing.py
 	$(BIN)/python benches/bench_quality.py
 	$(BIN)/python benches/bench_scale.py
+	$(BIN)/python benches/bench_filter.py
 
 clean-cache:
 	find dedup -name '*.nbi' -delete -o -name '*.nbc' -delete

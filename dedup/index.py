@@ -25,7 +25,8 @@ import numpy as np
 from .config import NORMALIZATION, SHINGLE_HASH, ScanConfig
 from .lsh import band_keys, candidate_pairs
 from .model import DedupError
-from .store import SCHEMA, DuplicateIdError, Segment, Store
+from .segments import LoadedSegment, candidates, load
+from .store import SCHEMA, DuplicateIdError, Store
 
 _PARALLEL_MIN = 128  # texts per signing thread below which one thread is faster
 _TIER = 4  # segments of one size tier merged together: each key is rewritten ~log4(N/batch) times
@@ -84,7 +85,7 @@ class Index:
             rows=params["rows"],
             levels=("document",),
         )
-        self._segments: dict[int, Segment] = {}
+        self._segments: dict[int, LoadedSegment] = {}
         self._version: Any = object()
         self._executor = None
         from .engine import available_cpus
@@ -302,7 +303,7 @@ class Index:
         for seg in live:
             if seg not in self._segments:
                 try:
-                    self._segments[seg] = self._store.load_segment(seg)
+                    self._segments[seg] = load(self._store.load_segment(seg))
                 except KeyError:  # merged away between listing and loading: list again next time
                     version = None
         self._version = version
@@ -315,7 +316,7 @@ class Index:
     def _merge(self) -> None:
         """Size-tiered merging: when _TIER segments share a size tier, they become one."""
         while True:
-            tiers: dict[int, list[Segment]] = {}
+            tiers: dict[int, list[LoadedSegment]] = {}
             for seg in sorted(self._segments.values(), key=lambda s: s.seg):
                 tiers.setdefault(int(np.log(max(seg.keys.size, 1)) / np.log(_TIER)), []).append(seg)
             group = next((g[:_TIER] for g in tiers.values() if len(g) >= _TIER), None)
@@ -332,33 +333,9 @@ class Index:
             self._version = object()
             self._refresh()
 
-    def _candidates(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(query index, rowid) of every indexed document sharing a band key with a query."""
-        flat = np.ascontiguousarray(keys.T).reshape(-1)  # query-major: query i owns [i*bands, (i+1)*bands)
-        # Sorted needles: numpy's binary search then starts from the previous answer, which turns
-        # 16 random probes per key into a mostly cache-friendly sweep (3x faster per batch).
-        order = np.argsort(flat, kind="stable")
-        needles = flat[order]
-        owner = order // keys.shape[0]
-        q_parts, r_parts = [], []
-        for seg in self._segments.values():
-            lo = np.searchsorted(seg.keys, needles, side="left")
-            hi = np.searchsorted(seg.keys, needles, side="right")
-            counts = hi - lo
-            total = int(counts.sum())
-            if not total:
-                continue
-            starts = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total)
-            r_parts.append(seg.rowids[starts].astype(np.int64))
-            q_parts.append(np.repeat(owner, counts))
-        if not r_parts:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        code = np.unique(np.concatenate(q_parts) * (1 << 32) + np.concatenate(r_parts))
-        return code >> 32, code & 0xFFFFFFFF
-
     def _match(self, batch: _Batch) -> None:
         """batch.matches: indexed documents at or above the threshold for each document, best first."""
-        qi, rowids = self._candidates(batch.keys)
+        qi, rowids = candidates(list(self._segments.values()), batch.keys)
         batch.matches = [[] for _ in batch.ids]
         if not rowids.size:
             return
