@@ -204,7 +204,7 @@ def main() -> None:
     lines = [
         "# Pre-ingest filter: build, size, query latency and batch rate",
         "",
-        f"Machine: {machine()}. Generated documents of ~450 words (5% planted near-duplicates per",
+        f"Machine: {machine().replace(', single thread per row', '')}; the index signs a batch on 2 threads. ~450-word documents (5% planted near-duplicates per",
         f"chunk of {CHUNK:,}); threshold 0.8, 128 permutations. Build: `Index.check_and_add` in batches of",
         f"{BATCH:,} (hashing from raw text included, only new documents stored). Queries: {N_SINGLE:,}",
         f"single-document queries (half near-copies of indexed documents, half unseen) and {N_BATCHED:,}",
