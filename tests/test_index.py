@@ -27,6 +27,7 @@ from dedup.text import tokens
 from dedup.verify import jaccard
 
 DEDUP = str(Path(sys.executable).parent / "dedup")
+PASSWORD = "pw-s3cret-9"  # the test server requires it: it must never show in a message or in stats
 
 
 def _free_port() -> int:
@@ -58,20 +59,22 @@ def redis_url(tmp_path_factory):
             "no",
             "--dir",
             str(work),
+            "--requirepass",
+            PASSWORD,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     import redis
 
-    client = redis.Redis(port=port)
+    client = redis.Redis(port=port, password=PASSWORD)
     for _ in range(100):
         try:
             client.ping()
             break
         except redis.ConnectionError:
             time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
+    yield f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(10)
 
@@ -101,7 +104,21 @@ def test_create_open_and_parameters(location):
         Index.open(location, threshold=0.9)
     with Index.open(location, threshold=0.7, num_perm=64) as again:
         assert len(again) == 1 and again.stats()["params"]["num_perm"] == 64
-    assert "secret" not in Index.open(location).stats()["location"]
+    with Index.open(location) as again:
+        assert PASSWORD not in json.dumps(again.stats())
+
+
+def test_redis_password_stays_out_of_errors_and_stats(redis_url):
+    wrong = redis_url.replace(PASSWORD, "wrong-password")
+    with pytest.raises(DedupError) as err:
+        Index.create(wrong + "?prefix=x")
+    assert "wrong-password" not in str(err.value) and "127.0.0.1" in str(err.value)
+    done = subprocess.run(
+        [DEDUP, "index", "stats", redis_url + "?prefix=none"], capture_output=True, text=True
+    )
+    assert (
+        done.returncode == 2 and PASSWORD not in done.stderr + done.stdout and "no dedup index" in done.stderr
+    )
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
