@@ -66,7 +66,7 @@ def scan(
     level: Annotated[str, typer.Option(help=f"Comma-separated levels: {', '.join(LEVELS)}.")] = ",".join(
         LEVELS
     ),
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv.")] = "table",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl, csv or html.")] = "table",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
     ] = None,
@@ -149,7 +149,7 @@ def scan(
         import shutil
 
         width = shutil.get_terminal_size().columns
-    write_output(render(report, fmt, width=width), output)
+    write_output(render(report, fmt, width=width, documents=read.documents), output)
 
 
 @app.command()

@@ -21,7 +21,7 @@ from .output import _SURROGATE, scrub_surrogates
 from .scan import ScanResult
 
 SCHEMA_VERSION = 1
-FORMATS = ("table", "json", "jsonl", "csv")
+FORMATS = ("table", "json", "jsonl", "csv", "html")
 
 
 def _round(x: float) -> float:
@@ -297,7 +297,17 @@ def render_compare(a: Document, b: Document, passages: list, fmt: str, width: in
     return buf.getvalue()
 
 
-def render(report: dict[str, Any], fmt: str, width: int | None = None, color: bool = False) -> str:
+def render(
+    report: dict[str, Any],
+    fmt: str,
+    width: int | None = None,
+    color: bool = False,
+    documents: list[Document] | None = None,
+) -> str:
+    if fmt == "html":
+        from .html import render_html
+
+        return render_html(report, documents or [])
     if fmt == "json":
         return render_json(report)
     if fmt == "jsonl":
