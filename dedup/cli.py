@@ -1,7 +1,8 @@
 """The `dedup` command line (typer). A thin driver: read -> scan -> report, errors as one line.
 
-Exit codes: 0 success, 2 usage or input error (one line on stderr, no report written),
-70 internal error (one line; set DEDUP_DEBUG=1 for the traceback).
+Exit codes: 0 success, 1 duplicates found with --fail-on-duplicates, 2 usage or input error (one
+line on stderr, no report written), 70 internal error (one line; set DEDUP_DEBUG=1 for the
+traceback), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ app = typer.Typer(
     help="Find copied text within and across documents: repeated paragraphs, near-duplicate documents.",
 )
 
+EXIT_DUPLICATES = 1
 EXIT_INPUT = 2
 EXIT_INTERNAL = 70
 
@@ -105,8 +107,21 @@ def scan(
     ] = False,
     batch_size: Annotated[int, typer.Option(help="Documents per hashing batch (memory vs. speed).")] = 256,
     workers: Annotated[int, typer.Option(help="Processes for hashing; 0 = one per available CPU.")] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no warnings on stderr (errors still).")
+    ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="Plain table output, even on a terminal.")
+    ] = False,
+    fail_on_duplicates: Annotated[
+        bool,
+        typer.Option("--fail-on-duplicates", help="Exit with status 1 when any duplicate is found (for CI)."),
+    ] = False,
 ) -> None:
-    """Scan documents for near-duplicate documents, repeated paragraphs and shared passages."""
+    """Scan documents for near-duplicate documents, repeated paragraphs and shared passages.
+
+    Exit status: 0 done, 1 duplicates found (only with --fail-on-duplicates), 2 usage or input error.
+    """
     from .io import read_documents
     from .report import FORMATS, build_report, render
     from .scan import scan_documents
@@ -128,20 +143,22 @@ def scan(
     )
     if output is not None and not (output.parent if str(output.parent) else Path(".")).is_dir():
         raise DedupError(f"--output {output}: no such directory: {output.parent}")
+    warn = (lambda _m: None) if quiet else _err
     target, recall = config.candidate_recall()
     if recall < 0.99:
-        _err(
+        warn(
             f"warning: with --num-perm {num_perm}, a pair at similarity {target:.2f} becomes a candidate "
             f"with probability {recall:.3f} (< 0.99); raise --num-perm for full recall"
         )
     read = read_documents(paths, text_field=text_field, id_field=id_field, skip_bad=skip_bad)
     for s in read.skipped:
-        _err(f"warning: skipped {s.source}: {s.reason}")
+        warn(f"warning: skipped {s.source}: {s.reason}")
     from .engine import available_cpus
 
     if workers < 0:
         raise DedupError(f"--workers must be 0 (one per CPU) or more, got {workers}")
-    result = scan_documents(read.documents, config, workers=workers or available_cpus())
+    with _progress(len(read.documents), enabled=not quiet and sys.stderr.isatty()) as advance:
+        result = scan_documents(read.documents, config, progress=advance, workers=workers or available_cpus())
     inputs = {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad}
     report = build_report(read.documents, read.skipped, result, config, __version__, inputs)
     width = None
@@ -149,7 +166,55 @@ def scan(
         import shutil
 
         width = shutil.get_terminal_size().columns
-    write_output(render(report, fmt, width=width, documents=read.documents), output)
+    color = output is None and sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
+    write_output(render(report, fmt, width=width, color=color, documents=read.documents), output)
+    if fail_on_duplicates and any(not c.boilerplate for c in result.clusters):
+        raise typer.Exit(EXIT_DUPLICATES)
+
+
+class _progress:
+    """A rich progress bar on stderr while documents are hashed (a terminal only), then a spinner
+    for the stages after; a no-op otherwise. Used as a context manager yielding `advance(n)`."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled = total, enabled
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("hashing documents", total=self.total)
+
+        def advance(n: int) -> None:
+            self.bar.advance(task, n)
+            if self.bar.tasks[task].completed >= self.total:
+                self.bar.update(task, description="finding and verifying copies")
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 @app.command()

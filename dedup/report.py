@@ -213,23 +213,35 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
     buf = io.StringIO()
     console = Console(file=buf, width=width or 120, no_color=not color, force_terminal=color, highlight=False)
     summary = report["summary"]
+    # The summary first: on a long report it is what a reader needs before the rows.
+    by_level = ", ".join(f"{n} {lv}" for lv, n in summary["clusters_by_level"].items())
+    console.print(
+        f"{_plural(summary['documents'], 'document')}, {_plural(summary['clusters'], 'cluster')} ({by_level}); "
+        f"{summary['within_clusters']} within a document, {summary['across_clusters']} across documents; "
+        f"{summary['duplicated_chars']} duplicated characters ({summary['duplicated_fraction']:.1%})"
+        + (f"; {_plural(summary['skipped'], 'input')} skipped" if summary["skipped"] else ""),
+        markup=False,
+        style="bold" if color else None,
+    )
     if report["clusters"]:
-        table = Table(title="Duplicate clusters", show_lines=False, expand=True)
+        table = Table(title="Duplicate clusters, largest first", show_lines=False, expand=True)
         table.add_column("#", justify="right", no_wrap=True)
         table.add_column("level", no_wrap=True)
         table.add_column("scope", no_wrap=True)
         table.add_column("sim", justify="right", no_wrap=True)
         table.add_column("where", no_wrap=True)
         table.add_column("snippet", overflow="ellipsis", no_wrap=True, ratio=1, min_width=20)
-        for c in report["clusters"]:
+        ordered = sorted(report["clusters"], key=lambda c: (-len(c["members"]), c["id"]))
+        for c in ordered:
             # Text(), not markup strings: document text and ids may contain "[...]".
             where = "\n".join(f"{_printable(m['doc'])}[{m['start']}:{m['end']}]" for m in c["members"])
             snippet = " ".join(_printable(c["members"][0]["text"]).split())
             level = "boilerplate" if c.get("boilerplate") else c["level"]
-            table.add_row(
-                str(c["id"]), level, c["scope"], f"{c['similarity']:.3f}", Text(where), Text(snippet)
-            )
+            scope = Text(c["scope"], style=("magenta" if c["scope"] == "across" else "cyan") if color else "")
+            table.add_row(str(c["id"]), level, scope, f"{c['similarity']:.3f}", Text(where), Text(snippet))
         console.print(table)
+    else:
+        console.print("No duplicates found.", markup=False)
     if report.get("reuse"):
         reuse = Table(title="Text shared with other documents", expand=True)
         reuse.add_column("document", no_wrap=True)
@@ -242,16 +254,6 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
                 Text(", ".join(_printable(w) for w in r["with"])),
             )
         console.print(reuse)
-    else:
-        console.print("No duplicates found.", markup=False)
-    by_level = ", ".join(f"{n} {lv}" for lv, n in summary["clusters_by_level"].items())
-    console.print(
-        f"{_plural(summary['documents'], 'document')}, {_plural(summary['clusters'], 'cluster')} ({by_level}); "
-        f"{summary['within_clusters']} within a document, {summary['across_clusters']} across documents; "
-        f"{summary['duplicated_chars']} duplicated characters ({summary['duplicated_fraction']:.1%})"
-        + (f"; {_plural(summary['skipped'], 'input')} skipped" if summary["skipped"] else ""),
-        markup=False,
-    )
     return buf.getvalue()
 
 

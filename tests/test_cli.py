@@ -180,3 +180,42 @@ def test_unreadable_file_even_as_root(cli, tmp_path):
     assert json.loads(out)["summary"]["skipped_inputs"] == [
         {"source": "/proc/self/mem", "reason": "Input/output error"}
     ]
+
+
+def test_fail_on_duplicates_exit_status_and_quiet(cli, seeds_dir, tmp_path):
+    code, out, err = cli("scan", str(seeds_dir), "--fail-on-duplicates", "-f", "json")
+    assert code == 1 and json.loads(out)["summary"]["clusters"] > 0  # the report is still written
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "a.txt").write_text("one two three four five six seven eight nine ten")
+    (clean / "b.txt").write_text("a completely different text with its own eleven words in it")
+    code, out, _ = cli("scan", str(clean), "--fail-on-duplicates")
+    assert code == 0 and "No duplicates found." in out
+    (clean / "bad.jsonl").write_text("{oops\n")
+    code, _, err = cli("scan", str(clean), "--skip-bad", "-q")
+    assert code == 0 and err == ""
+    code, _, err = cli("scan", str(clean), "--skip-bad")
+    assert code == 0 and "warning: skipped" in err
+
+
+def test_table_puts_the_summary_first_and_the_largest_clusters_first(cli, seeds_dir):
+    code, out, err = cli("scan", str(seeds_dir), "--min-words", "6")
+    assert code == 0 and err == ""  # no progress bar when stderr is not a terminal
+    assert out.splitlines()[0].startswith("5 documents, ")
+    table = out.split("Text shared with other documents")[0]
+    rows = [line for line in table.splitlines() if line.startswith("│ ") and line[2:5].strip().isdigit()]
+    ids = [int(r[2:5]) for r in rows]
+    code, js, _ = cli("scan", str(seeds_dir), "--min-words", "6", "-f", "json")
+    sizes = {c["id"]: len(c["members"]) for c in json.loads(js)["clusters"]}
+    assert [sizes[i] for i in ids] == sorted(sizes.values(), reverse=True)
+    assert "\x1b[" not in out  # no colour codes when stdout is not a terminal
+
+
+def test_progress_bar_advances_to_the_total(capsys):
+    from dedup.cli import _progress
+
+    with _progress(10, enabled=True) as advance:
+        for _ in range(10):
+            advance(1)
+    with _progress(10, enabled=False) as advance:
+        assert advance is None
