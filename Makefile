@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean clean-cache
+.PHONY: demo test lint bench docs clean clean-cache
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/ruff check dedup tests benches
+	$(BIN)/ruff check dedup tests benches docs
 
 lint: $(STAMP)
-	$(BIN)/ruff check dedup tests benches
+	$(BIN)/ruff check dedup tests benches docs
 
 # Benchmarks are not tests: they take minutes and write markdown tables to benches/results/.
 bench: $(STAMP)
@@ -33,6 +33,10 @@ bench: $(STAMP)
 	$(BIN)/python benches/bench_quality.py
 	$(BIN)/python benches/bench_scale.py
 	$(BIN)/python benches/bench_filter.py
+
+# Regenerate the README's generated sections (CLI reference, S-curves); tests fail when stale.
+docs: $(STAMP)
+	$(BIN)/python docs/generate.py
 
 clean-cache:
 	find dedup -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -28,7 +28,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Find copied text within and across documents: repeated paragraphs, near-duplicate documents.",
+    help="Find copied text within and across documents: near-duplicate documents, repeated paragraphs, "
+    "shared passages; and filter new documents against a persistent index.",
 )
 
 EXIT_DUPLICATES = 1
