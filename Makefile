@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benches/bench_quality.py
 	$(BIN)/python benches/bench_scale.py
 	$(BIN)/python benches/bench_filter.py
+	$(BIN)/python benches/bench_html.py
 
 # Regenerate the README's generated sections (CLI reference, S-curves); tests fail when stale.
 docs: $(STAMP)
