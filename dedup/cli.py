@@ -114,6 +114,12 @@ def scan(
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Plain table output, even on a terminal.")
     ] = False,
+    csv_raw: Annotated[
+        bool,
+        typer.Option(
+            "--csv-raw", help="CSV: write cells as they are (no ' before a leading = + - @ tab or CR)."
+        ),
+    ] = False,
     fail_on_duplicates: Annotated[
         bool,
         typer.Option("--fail-on-duplicates", help="Exit with status 1 when any duplicate is found (for CI)."),
@@ -168,7 +174,9 @@ def scan(
 
         width = shutil.get_terminal_size().columns
     color = output is None and sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
-    write_output(render(report, fmt, width=width, color=color, documents=read.documents), output)
+    write_output(
+        render(report, fmt, width=width, color=color, documents=read.documents, csv_raw=csv_raw), output
+    )
     if fail_on_duplicates and any(not c.boilerplate for c in result.clusters):
         raise typer.Exit(EXIT_DUPLICATES)
 

@@ -168,8 +168,20 @@ def render_jsonl(report: dict[str, Any]) -> str:
     return "".join(_dumps(c, indent=False) + "\n" for c in report["clusters"])
 
 
-def render_csv(report: dict[str, Any]) -> str:
-    """One row per cluster member."""
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any, raw: bool = False) -> Any:
+    """A text cell made inert for spreadsheets: a leading formula character gets a "'" before it
+    (OWASP's advice; Excel, LibreOffice and Sheets then show the text). Numbers pass as they are."""
+    if raw or not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    return "'" + value
+
+
+def render_csv(report: dict[str, Any], raw: bool = False) -> str:
+    """One row per cluster member; text cells neutralized against formula injection unless raw."""
     buf = io.StringIO()
     # RFC 4180 line ends: the csv module then quotes any field holding \r or \n.
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -183,10 +195,10 @@ def render_csv(report: dict[str, Any]) -> str:
                     c["scope"],
                     c["similarity"],
                     c["exact"],
-                    m["doc"],
+                    csv_cell(m["doc"], raw),
                     m["start"],
                     m["end"],
-                    m["text"],
+                    csv_cell(m["text"], raw),
                 ]
             )
     return scrub_surrogates(buf.getvalue())
@@ -305,6 +317,7 @@ def render(
     width: int | None = None,
     color: bool = False,
     documents: list[Document] | None = None,
+    csv_raw: bool = False,
 ) -> str:
     if fmt == "html":
         from .html import render_html
@@ -315,5 +328,5 @@ def render(
     if fmt == "jsonl":
         return render_jsonl(report)
     if fmt == "csv":
-        return render_csv(report)
+        return render_csv(report, raw=csv_raw)
     return render_table(report, width=width, color=color)

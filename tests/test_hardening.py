@@ -1,0 +1,118 @@
+"""Hostile and broken input, and the safety of what dedup writes (issue 7)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from dedup.model import Document
+
+BODY = "The quick brown fox jumps over the lazy dog near the river bank today again"
+
+
+def test_csv_cells_cannot_become_formulas(cli, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    evil = '=HYPERLINK("http://x","y") ' + BODY
+    for name in ("=cmd.txt", "@a.txt", "+b.txt", "-c.txt"):
+        (src / name).write_text(evil)
+    code, out, _ = cli("scan", str(src), "-f", "csv", "--level", "document")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out, newline="")))
+    assert len(rows) == 4
+    for row in rows:
+        assert row["doc"][0] == "'" and row["text"].startswith("'=HYPERLINK")
+    code, out, _ = cli("scan", str(src), "-f", "csv", "--level", "document", "--csv-raw")
+    assert {r["doc"] for r in csv.DictReader(io.StringIO(out, newline=""))} == {
+        "=cmd.txt",
+        "@a.txt",
+        "+b.txt",
+        "-c.txt",
+    }
+
+
+TRICKY_TEXTS = {
+    "crlf": "Title line here\r\n\r\n" + BODY + "\r\nSecond paragraph words stay here today.\r\n",
+    "bom": "\ufeff" + BODY + "\n\nAnother paragraph of words right here.",
+    "combining": "Cafe\u0301 na\u0131\u0308ve re\u0301sume\u0301 " + BODY,
+    "zero_width": "zero\u200bwidth\u200cjoin\u200d " + BODY + "\u2060",
+    "emoji": "😀👍🏽 family 👨‍👩‍👧 " + BODY + " 🇫🇷",
+    "rtl": "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627 \u202e" + BODY + "\u202c",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY_TEXTS))
+def test_offsets_stay_exact_on_tricky_text(cli, tmp_path, name):
+    text = TRICKY_TEXTS[name]
+    src = tmp_path / "in"
+    src.mkdir()
+    for k in range(2):  # two copies: every paragraph and the document form clusters
+        (src / f"{k}.txt").write_bytes(text.encode("utf-8"))
+    read = {d: (src / d).read_bytes().decode("utf-8").removeprefix("\ufeff") for d in ("0.txt", "1.txt")}
+    found = []
+    for level in ("document", "paragraph"):  # apart: paragraphs of near-duplicate documents are not repeated
+        code, out, _ = cli("scan", str(src), "-f", "json", "--min-words", "3", "--level", level)
+        assert code == 0
+        found += json.loads(out)["clusters"]
+    for c in found:
+        for m in c["members"]:
+            assert m["text"] == read[m["doc"]][m["start"] : m["end"]]
+            assert m["text"] == m["text"].strip()
+    assert [c["members"][0]["text"] for c in found if c["level"] == "document"] == [read["0.txt"].strip()]
+    paragraphs = [c for c in found if c["level"] == "paragraph"]
+    lines = [x.strip() for x in read["0.txt"].splitlines() if len(x.split()) >= 3]
+    assert sorted(c["members"][0]["text"] for c in paragraphs) == sorted(lines)
+
+
+def test_lone_surrogates_in_json_keep_offsets(cli, tmp_path):
+    line = json.dumps({"text": "a\ud800b " + BODY}) + "\n"
+    (tmp_path / "s.jsonl").write_text(line * 2)
+    code, out, _ = cli("scan", str(tmp_path / "s.jsonl"), "-f", "json", "--level", "document")
+    assert code == 0
+    member = json.loads(out)["clusters"][0]["members"][0]
+    assert member["start"] == 0 and member["text"] == "a\ud800b " + BODY
+
+
+@pytest.mark.slow
+def test_hostile_corpus_runs_no_script_and_makes_no_request(tmp_path):
+    from test_html import CHROMIUM, _report_html
+
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    payloads = [
+        "<script>window.__pwned = 1</script>",
+        '"><img src=x onerror="window.__pwned=2">',
+        "</style><style>body{background:url(http://127.0.0.1:9/x)}</style>",
+        '<a href="javascript:window.__pwned=3">click</a>',
+        "</script><script>window.__pwned=4</script><!--",
+    ]
+    text = " ".join(payloads) + " " + BODY
+    docs = [Document(id=p[:20] + str(i), text=text + f" copy {i}", source=p) for i, p in enumerate(payloads)]
+    from dedup.config import ScanConfig
+
+    page_html = _report_html(docs, ScanConfig(levels=("document", "paragraph", "passage"), min_words=3))
+    out = Path(tmp_path) / "evil.html"
+    out.write_text(page_html, encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(out.as_uri())
+        page.wait_for_selector("body[data-ready='1']")
+        page.click("nav button[data-view=clusters]")
+        page.click("a.member")
+        page.click("mark.focused")
+        page.query_selector_all("#pop a.member")[0].click()
+        page.click("mark.focused")  # and from that copy's own popover
+        page.query_selector_all("#pop a.member")[-1].click()
+        assert page.evaluate("window.__pwned") is None
+        assert page.query_selector("img") is None and page.query_selector("a[href^='javascript']") is None
+        assert "<script>window.__pwned = 1</script>" in page.inner_text("main")  # shown as text
+        browser.close()
+    assert requests == [out.as_uri()]
