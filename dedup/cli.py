@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
 
 from . import __version__
 from .config import BOILERPLATE_DF, LEVELS, ScanConfig
+from .io import MAX_DOC_BYTES
 from .model import DedupError
 from .output import write_output
 
@@ -107,6 +108,12 @@ def scan(
         bool, typer.Option("--skip-bad", help="Warn about and skip bad inputs instead of stopping.")
     ] = False,
     batch_size: Annotated[int, typer.Option(help="Documents per hashing batch (memory vs. speed).")] = 256,
+    max_doc_bytes: Annotated[
+        int,
+        typer.Option(
+            help="Largest document (or .json file, or decompressed .gz) read; larger is an error or a skip."
+        ),
+    ] = MAX_DOC_BYTES,
     workers: Annotated[int, typer.Option(help="Processes for hashing; 0 = one per available CPU.")] = 0,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no warnings on stderr (errors still).")
@@ -157,7 +164,9 @@ def scan(
             f"warning: with --num-perm {num_perm}, a pair at similarity {target:.2f} becomes a candidate "
             f"with probability {recall:.3f} (< 0.99); raise --num-perm for full recall"
         )
-    read = read_documents(paths, text_field=text_field, id_field=id_field, skip_bad=skip_bad)
+    read = read_documents(
+        paths, text_field=text_field, id_field=id_field, skip_bad=skip_bad, max_doc_bytes=max_doc_bytes
+    )
     for s in read.skipped:
         warn(f"warning: skipped {s.source}: {s.reason}")
     from .engine import available_cpus

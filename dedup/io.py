@@ -13,18 +13,21 @@ import gzip
 import io
 import json
 import os
+import shutil
 import stat
 import sys
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import orjson
 
-from .model import Document, InputError, Skipped
+from .model import DedupError, Document, InputError, Skipped
 
 _BOM = b"\xef\xbb\xbf"
+_SNIFF = 1 << 16  # bytes of stdin looked at to guess its format
+MAX_DOC_BYTES = 50_000_000  # default --max-doc-bytes: one document, or one .json file
 _GZIP_MAGIC = b"\x1f\x8b"
 _FORMATS = {".txt": "text", ".md": "text", ".jsonl": "jsonl", ".json": "json"}
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
@@ -45,13 +48,20 @@ def read_documents(
     id_field: str | None = None,
     skip_bad: bool = False,
     stdin: BinaryIO | None = None,
+    max_doc_bytes: int = MAX_DOC_BYTES,
 ) -> ReadResult:
     """Read every input in order, keeping ids unique across all of them.
 
     Ids must be unique because the report refers to documents only by id; a clash would make two
-    documents indistinguishable. `stdin` is injectable so tests need not touch the real one.
+    documents indistinguishable. `stdin` is injectable so tests need not touch the real one. No
+    document (a text file, a JSONL line, a .json file, the decompressed content of a .gz) may be
+    larger than `max_doc_bytes`: a larger one is never held in memory, and is an error, or a skip
+    with `skip_bad`.
     """
+    if max_doc_bytes < 1:
+        raise DedupError(f"--max-doc-bytes must be positive, got {max_doc_bytes}")
     reader = _Reader(text_field, id_field, skip_bad)
+    reader.max_bytes = max_doc_bytes
     for index, arg in enumerate(paths):
         reader.arg_index = index
         if arg == "-":
@@ -84,6 +94,7 @@ class _Reader:
         self.skipped: list[Skipped] = []
         self._seen: dict[str, tuple[str, int]] = {}  # id -> (source, index of the argument it came from)
         self.arg_index = 0
+        self.max_bytes = MAX_DOC_BYTES
 
     def fail(self, err: InputError) -> None:
         if not self.skip_bad:
@@ -113,28 +124,52 @@ class _Reader:
                 return
             try:
                 with fh:
-                    self._read_jsonl(path, name, fh)
+                    self._read_jsonl(path, name, _bounded_lines(fh, self.max_bytes))
             except InputError as err:
                 self.fail(err)
             return
         try:
-            data = _load(path)
+            data = _load(path, self.max_bytes, whole_json=fmt == "json")
             if gz:
-                data = _gunzip(path, data)
+                data = _gunzip(path, data, self.max_bytes)
             self._read_bytes(path, name, fmt, data)
         except InputError as err:
             self.fail(err)
 
     def read_stdin(self, stream: BinaryIO) -> None:
-        """Guess the format from the content, since a pipe has no file name to go by."""
+        """Guess the format from the content, since a pipe has no file name to go by. The stream is
+        first spooled to a temporary file (memory stays bounded for any size of input), then read
+        like a file of the guessed format."""
+        import tempfile
+
         try:
-            try:
-                data = stream.read()
-            except OSError as err:
-                raise InputError("-", _os_problem(err)) from None
-            if data[:2] == _GZIP_MAGIC:
-                data = _gunzip("-", data)
-            self._read_bytes("-", "-", _guess_format(data), data)
+            with tempfile.TemporaryFile() as spool:
+                try:
+                    shutil.copyfileobj(stream, spool, 1 << 20)
+                except OSError as err:
+                    raise InputError("-", _os_problem(err)) from None
+                spool.seek(0)
+                gz = spool.read(2) == _GZIP_MAGIC
+                spool.seek(0)
+                source = gzip.GzipFile(fileobj=spool, mode="rb") if gz else spool
+                try:
+                    head = source.read(_SNIFF)
+                except (OSError, EOFError, zlib.error) as err:
+                    raise InputError("-", f"cannot decompress gzip: {_one_line(err)}") from None
+                fmt = _guess_format(head, complete=len(head) < _SNIFF)
+                if fmt == "json-maybe":
+                    rest = _read_capped("-", source, self.max_bytes - len(head), whole_json=True)
+                    data = head + rest
+                    fmt = "json" if _is_json_array(data) else "text"
+                    self._read_bytes("-", "-", fmt, data)
+                    return
+                if fmt == "jsonl":
+                    spool.seek(0)
+                    lines = gzip.GzipFile(fileobj=spool, mode="rb") if gz else spool
+                    self._read_jsonl("-", "-", _bounded_lines(lines, self.max_bytes))
+                    return
+                data = head + _read_capped("-", source, self.max_bytes - len(head))
+                self._read_bytes("-", "-", fmt, data)
         except InputError as err:
             self.fail(err)
 
@@ -143,13 +178,13 @@ class _Reader:
         if nul >= 0:
             raise InputError(path, f"binary file (NUL byte at offset {nul})")
         if fmt == "jsonl":
-            self._read_jsonl(path, name, io.BytesIO(data))
+            self._read_jsonl(path, name, _bounded_lines(io.BytesIO(data), self.max_bytes))
         elif fmt == "json":
             self._read_json(path, name, data)
         else:
             self.add(Document(id=name, text=_decode_text(path, data), source=path))
 
-    def _read_jsonl(self, path: str, name: str, lines: Iterable[bytes]) -> None:
+    def _read_jsonl(self, path: str, name: str, lines: Iterable[bytes | int]) -> None:
         """Stream the lines of a JSONL file: memory holds the documents, never the whole file
         (reading 540 MB at once, then splitting it, touched three times the memory and spent most
         of its time faulting fresh pages in). A file's documents are kept only once all of it has
@@ -160,6 +195,13 @@ class _Reader:
         try:
             # Split on b"\n" only (file iteration): U+2028 etc. may occur inside JSON strings.
             for lineno, raw in enumerate(lines, 1):
+                if isinstance(raw, int):  # a line over the cap, consumed without being kept
+                    offset += raw
+                    err = InputError(f"{path}:{lineno}", _too_big(raw, self.max_bytes))
+                    if not self.skip_bad:
+                        raise err
+                    skipped.append(Skipped(source=err.where, reason=err.problem))
+                    continue
                 line = raw[len(_BOM) :] if lineno == 1 and raw.startswith(_BOM) else raw
                 nul = raw.find(b"\0")
                 if nul >= 0:
@@ -228,25 +270,34 @@ def _parse_line(where: str, line: bytes) -> Any:
     return _parse_json(where, text, multiline=False)
 
 
-def _guess_format(data: bytes) -> str:
-    """JSONL when the first line is a JSON object, JSON when the whole input is an array, else text.
-
-    Looking at the first byte alone would read prose that starts with "{" as broken JSONL.
+def _guess_format(head: bytes, *, complete: bool) -> str:
+    """JSONL when the first line is a JSON object, JSON when the input may be an array ("json-maybe":
+    the caller parses it whole to be sure), else text. `head` is the start of the input (all of it
+    when `complete`). Looking at the first byte alone would read prose that starts with "{" as
+    broken JSONL.
     """
-    body = (data[len(_BOM) :] if data.startswith(_BOM) else data).lstrip()
+    body = (head[len(_BOM) :] if head.startswith(_BOM) else head).lstrip()
     if body[:1] == b"{":
-        try:
-            if isinstance(json.loads(body.split(b"\n", 1)[0]), dict):
-                return "jsonl"
-        except ValueError:
-            pass
+        first, newline, _ = body.partition(b"\n")
+        if newline or complete:
+            try:
+                if isinstance(json.loads(first), dict):
+                    return "jsonl"
+            except ValueError:
+                pass
+        else:
+            return "jsonl"  # a first line longer than the sniffed head: let the JSONL reader judge it
     elif body[:1] == b"[":
-        try:
-            if isinstance(json.loads(body), list):
-                return "json"
-        except ValueError:
-            pass
+        return "json-maybe"
     return "text"
+
+
+def _is_json_array(data: bytes) -> bool:
+    body = (data[len(_BOM) :] if data.startswith(_BOM) else data).lstrip()
+    try:
+        return isinstance(json.loads(body), list)
+    except ValueError:
+        return False
 
 
 def _record_id(record: dict[str, Any], id_field: str, where: str) -> str:
@@ -320,19 +371,80 @@ def _format(name: str) -> tuple[str | None, bool]:
     return _FORMATS.get(os.path.splitext(lower)[1]), gz
 
 
-def _load(path: str) -> bytes:
+def _too_big(size: int, cap: int, *, more: bool = False) -> str:
+    return f"document is {'more than ' if more else ''}{size:,} bytes, over --max-doc-bytes ({cap:,})"
+
+
+def _load(path: str, cap: int, *, whole_json: bool = False) -> bytes:
+    """The file's bytes, refusing (before reading) a file larger than cap."""
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            st = os.fstat(fh.fileno())
+            if stat.S_ISREG(st.st_mode) and st.st_size > cap:
+                raise InputError(path, _too_big(st.st_size, cap) + _JSON_HINT * whole_json)
+            return _read_capped(path, fh, cap, whole_json=whole_json)
     except OSError as err:
         raise InputError(path, _os_problem(err)) from None
 
 
-def _gunzip(path: str, data: bytes) -> bytes:
+_JSON_HINT = "; a .json file is parsed whole: use JSONL for larger inputs"
+
+
+def _read_capped(where: str, fh: BinaryIO, cap: int, *, whole_json: bool = False) -> bytes:
+    """At most cap bytes of a stream; an error if there are more (a pipe has no size to check)."""
+    data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise InputError(where, _too_big(cap, cap, more=True) + _JSON_HINT * whole_json)
+    return data
+
+
+def _gunzip(path: str, data: bytes, cap: int) -> bytes:
+    """Decompress gzip (every member) without ever holding more than cap bytes of output: a gzip
+    bomb (a few MB that expand to gigabytes) stops at the cap."""
+    if data and data[:2] != _GZIP_MAGIC:
+        raise InputError(path, "cannot decompress gzip: Not a gzipped file (no gzip header)")
+    out: list[bytes] = []
+    size = 0
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as err:
+        while data:
+            d = zlib.decompressobj(wbits=31)
+            while True:
+                chunk = d.decompress(data, cap + 1 - size)
+                size += len(chunk)
+                out.append(chunk)
+                if size > cap:
+                    raise InputError(path, _too_big(cap, cap, more=True) + " once decompressed")
+                if d.eof or not d.unconsumed_tail:
+                    break
+                data = d.unconsumed_tail
+            if not d.eof:
+                raise InputError(path, "cannot decompress gzip: truncated stream")
+            data = d.unused_data.lstrip(b"\0")  # members may follow (and zero padding)
+    except zlib.error as err:
         raise InputError(path, f"cannot decompress gzip: {_one_line(err)}") from None
+    return b"".join(out)
+
+
+_LINE_CHUNK = 1 << 20
+
+
+def _bounded_lines(fh: BinaryIO, cap: int) -> Iterator[bytes | int]:
+    """The lines of a stream (split on b"\n" only), none longer than cap: a longer line is read
+    through in chunks without being kept and is yielded as its length instead."""
+    while True:
+        line = fh.readline(cap + 1)
+        if not line:
+            return
+        if len(line) > cap and not line.endswith(b"\n"):
+            total = len(line)
+            while True:
+                more = fh.readline(_LINE_CHUNK)
+                total += len(more)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield total
+            continue
+        yield line
 
 
 def _decode_text(where: str, data: bytes) -> str:

@@ -1,0 +1,117 @@
+"""Resource bounds: hostile inputs are handled in bounded memory (peak RSS measured per run, in a
+fresh process: the scan and its workers, via RUSAGE_CHILDREN of a wrapper) and nothing is lost
+silently: an oversized document is listed as skipped, or stops the run with one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+DEDUP = str(Path(sys.executable).parent / "dedup")
+GIB = 1 << 30
+_WRAPPER = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024) + "\\n")
+sys.stdout.write(str(done.returncode) + "\\n" + done.stderr + "\\0" + done.stdout)
+"""
+
+
+def scan(*args: str) -> tuple[int, int, str, str]:
+    """(peak RSS bytes, exit code, stderr, stdout) of one `dedup scan` in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, DEDUP, "scan", *args], capture_output=True, text=True
+    )
+    rss, code, rest = done.stdout.split("\n", 2)
+    err, out = rest.split("\0", 1)
+    return int(rss), int(code), err, out
+
+
+BODY = "Four Russian warships in the Caspian Sea launched rockets at targets in Syria on Wednesday. "
+
+
+@pytest.mark.slow
+def test_a_500_mb_jsonl_line_is_skipped_in_bounded_memory(tmp_path):
+    path = tmp_path / "big.jsonl"
+    with open(path, "wb") as fh:
+        fh.write(json.dumps({"text": BODY}).encode() + b"\n")
+        fh.write(b'{"text": "')
+        chunk = b"word " * (1 << 20)  # 5 MiB
+        for _ in range(100):
+            fh.write(chunk)
+        fh.write(b'"}\n')
+        fh.write(json.dumps({"text": BODY}).encode() + b"\n")
+    rss, code, err, _ = scan(str(path), "-f", "json", "-o", str(tmp_path / "r.json"))
+    assert code == 2 and err.count("\n") == 1 and f"{path}:2: document is" in err and "max-doc-bytes" in err
+    rss, code, err, _ = scan(str(path), "-f", "json", "-o", str(tmp_path / "r.json"), "--skip-bad")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert code == 0 and report["summary"]["documents"] == 2
+    assert report["summary"]["skipped_inputs"] == [
+        {"source": f"{path}:2", "reason": "document is 524,288,013 bytes, over --max-doc-bytes (50,000,000)"}
+    ]
+    assert rss < GIB
+
+
+@pytest.mark.slow
+def test_a_2_gb_text_file_is_refused_without_reading_it(tmp_path):
+    path = tmp_path / "huge.txt"
+    with open(path, "wb") as fh:
+        fh.truncate(2 * GIB)  # sparse: no disk, but a 2 GiB file all the same
+    (tmp_path / "ok.txt").write_text(BODY)
+    rss, code, err, _ = scan(str(tmp_path), "--skip-bad", "-f", "json")
+    assert code == 0 and "huge.txt: document is 2,147,483,648 bytes" in err and rss < GIB
+
+
+@pytest.mark.slow
+def test_a_gzip_bomb_stops_at_the_cap(tmp_path):
+    path = tmp_path / "bomb.txt.gz"
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"a " * (1 << 20)
+    with open(path, "wb") as fh:
+        for _ in range(1024):  # 2 GiB of text
+            fh.write(comp.compress(block))
+        fh.write(comp.flush())
+    assert path.stat().st_size < 5_000_000
+    rss, code, err, _ = scan(str(path))
+    assert code == 2 and "once decompressed" in err and rss < GIB
+    jsonl = tmp_path / "bomb.jsonl.gz"
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(jsonl, "wb") as fh:
+        fh.write(comp.compress(b'{"text": "'))
+        for _ in range(1024):
+            fh.write(comp.compress(block))
+        fh.write(comp.compress(b'"}\n'))
+        fh.write(comp.flush())
+    rss, code, err, _ = scan(str(jsonl), "--skip-bad")
+    assert code == 0 and "bomb.jsonl.gz:1: document is" in err and rss < GIB
+
+
+@pytest.mark.slow
+def test_a_10_mb_word_is_one_token(tmp_path):
+    word = "x" * 10_000_000
+    for k in range(2):
+        (tmp_path / f"{k}.txt").write_text(f"{BODY}\n\n{word} and more words after the long one here")
+    rss, code, _, out = scan(str(tmp_path), "-f", "json", "--level", "document,paragraph")
+    report = json.loads(out)
+    assert code == 0 and report["summary"]["documents"] == 2 and rss < GIB
+    assert any(m["end"] - m["start"] > 10_000_000 for c in report["clusters"] for m in c["members"])
+
+
+@pytest.mark.slow
+def test_a_hundred_thousand_tiny_files_and_a_symlink_loop(tmp_path):
+    root = tmp_path / "many"
+    for d in range(100):
+        sub = root / f"d{d:03d}"
+        sub.mkdir(parents=True)
+        for f in range(1000):
+            (sub / f"{f:04d}.txt").write_text(f"note {d} {f}")
+    os.symlink(root, root / "d000" / "loop")  # a folder that contains itself
+    rss, code, err, out = scan(str(root), "-f", "json", "--level", "document")
+    report = json.loads(out)
+    assert code == 0 and err == "" and report["summary"]["documents"] == 100_000 and rss < GIB
