@@ -21,10 +21,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/ruff check dedup tests benches docs
+	$(BIN)/ruff check dedup tests benches docs fuzz
 
 lint: $(STAMP)
-	$(BIN)/ruff check dedup tests benches docs
+	$(BIN)/ruff check dedup tests benches docs fuzz
 
 # Benchmarks are not tests: they take minutes and write markdown tables to benches/results/.
 bench: $(STAMP)

@@ -1,0 +1,34 @@
+"""The atheris fuzz target (fuzz/fuzz_readers.py) runs for a bounded time on every test run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_fuzz_readers_and_filter_for_a_bounded_time(tmp_path):
+    pytest.importorskip("atheris")
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "fuzz" / "corpus", corpus)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "fuzz" / "fuzz_readers.py"),
+            "-max_total_time=25",
+            "-max_len=2048",
+            str(corpus),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Done" in done.stderr
