@@ -280,6 +280,8 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; every error becomes one line on stderr."""
     try:
         result = app(args=argv, prog_name="dedup", standalone_mode=False)
+        if result == 130:  # click turned a Ctrl-C into this exit code without a word
+            _err("interrupted")
         return result if isinstance(result, int) else 0
     except typer.Exit as exc:  # --help, --version
         return exc.exit_code
@@ -299,10 +301,23 @@ def run(argv: list[str] | None = None) -> int:
         _err("interrupted")
         return 130
     except Exception as exc:
+        if _interrupted(exc):  # Ctrl-C inside a compiled kernel surfaces as a SystemError
+            _err("interrupted")
+            return 130
         if os.environ.get("DEDUP_DEBUG"):
             raise
         _err(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}")
         return EXIT_INTERNAL
+
+
+def _interrupted(exc: BaseException) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def main() -> None:

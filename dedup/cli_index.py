@@ -109,6 +109,9 @@ def filter_command(
         bool, typer.Option("--skip-bad", help="Send bad lines to --rejects instead of stopping.")
     ] = False,
     batch_size: Annotated[int, typer.Option(help="Most records per batch (one transaction each).")] = 1000,
+    max_doc_bytes: Annotated[
+        int, typer.Option(help="Longest line read; a longer one is a bad line (never held in memory).")
+    ] = 50_000_000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line on stderr.")] = False,
 ) -> None:
     """Stream JSONL from stdin through the index: new records to stdout, duplicates dropped
@@ -137,6 +140,7 @@ def filter_command(
                 skip_bad=skip_bad,
                 batch_size=batch_size,
                 warn=_say,
+                max_doc_bytes=max_doc_bytes,
             )
         finally:
             if rej is not None:

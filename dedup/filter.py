@@ -21,6 +21,7 @@ import orjson
 import xxhash
 
 from .index import ORIGIN_LINE_BITS, Index
+from .io import MAX_DOC_BYTES
 from .model import DedupError, InputError
 
 _READ = 1 << 16
@@ -36,23 +37,36 @@ class FilterStats:
     added: int = 0
 
 
-def batches(fd: int, size: int) -> Iterator[list[bytes]]:
+def batches(fd: int, size: int, cap: int = MAX_DOC_BYTES) -> Iterator[list[bytes | int]]:
     """Lines (with their line ends) in batches: up to `size`, or fewer when no more input is
-    waiting (so a line is never held back behind input that has not been produced yet)."""
-    pending = b""
-    lines: list[bytes] = []
+    waiting (so a line is never held back behind input that has not been produced yet). A line
+    longer than `cap` is read through without being kept and comes as its length instead."""
+    pending: list[bytes] = []
+    pending_len = 0
+    over = False  # the line being read is over the cap: its bytes are counted, not kept
+    lines: list[bytes | int] = []
     while True:
         chunk = os.read(fd, _READ)
         if not chunk:
-            if pending:
-                lines.append(pending)
+            if pending_len:
+                lines.append(pending_len if over else b"".join(pending))
             for i in range(0, len(lines), size):
                 yield lines[i : i + size]
             return
-        pending += chunk
-        parts = pending.split(b"\n")
-        pending = parts.pop()
-        lines.extend(p + b"\n" for p in parts)
+        parts = chunk.split(b"\n")
+        for part in parts[:-1]:  # each ends a line
+            total = pending_len + len(part) + 1
+            if over or total > cap:
+                lines.append(total)
+            else:
+                lines.append(b"".join(pending) + part + b"\n" if pending else part + b"\n")
+            pending, pending_len, over = [], 0, False
+        tail = parts[-1]
+        pending_len += len(tail)
+        if over or pending_len > cap:
+            over, pending = True, []
+        elif tail:
+            pending.append(tail)
         while len(lines) >= size:
             yield lines[:size]
             lines = lines[size:]
@@ -114,15 +128,17 @@ def run_filter(
     batch_size: int = 1000,
     source: str = "-",
     warn=None,
+    max_doc_bytes: int = MAX_DOC_BYTES,
 ) -> FilterStats:
     """Filter JSONL lines from `fd`; see the module docstring. Raises InputError on a bad line
     (after writing every line before it) unless skip_bad."""
     stats = FilterStats()
     fingerprint: int | None = None
     line_no = 0
-    for lines in batches(fd, batch_size):
+    for lines in batches(fd, batch_size, max_doc_bytes):
         if fingerprint is None:  # the stream's identity: its first line (see Index.check_and_add)
-            fingerprint = xxhash.xxh3_64_intdigest(lines[0]) >> (64 - _FINGERPRINT_BITS)
+            first = lines[0] if isinstance(lines[0], bytes) else str(lines[0]).encode()
+            fingerprint = xxhash.xxh3_64_intdigest(first) >> (64 - _FINGERPRINT_BITS)
         docs: list[tuple[str, str]] = []
         origins: list[int] = []
         slots: list[tuple[bytes, int, int | None, str | None]] = []  # (line, number, doc index, error)
@@ -130,6 +146,13 @@ def run_filter(
         for raw in lines:
             line_no += 1
             where = f"{source}:{line_no}"
+            if isinstance(raw, int):  # over the cap: never held, so it cannot be kept whole
+                problem = f"line is {raw:,} bytes, over --max-doc-bytes ({max_doc_bytes:,})"
+                if not skip_bad:
+                    stop = InputError(where, problem)
+                    break
+                slots.append((b"", line_no, None, problem))
+                continue
             if not raw.strip():
                 slots.append((raw, line_no, None, None))  # blank lines are not records: passed as they are
                 continue
@@ -182,7 +205,10 @@ def run_filter(
 
 
 def _rejected(raw: bytes, error: str, line: int) -> bytes:
-    """A bad line, kept whole inside a JSON object that says what was wrong with it."""
+    """A bad line, kept whole inside a JSON object that says what was wrong with it (an oversized
+    line, never held in memory, is recorded without its text)."""
+    if not raw:
+        return orjson.dumps({"dedup_error": error, "line": line, "raw_omitted": True}) + b"\n"
     body = raw.rstrip(b"\r\n")
     try:
         kept: dict[str, Any] = {"raw": body.decode("utf-8")}

@@ -115,3 +115,74 @@ def test_a_hundred_thousand_tiny_files_and_a_symlink_loop(tmp_path):
     rss, code, err, out = scan(str(root), "-f", "json", "--level", "document")
     report = json.loads(out)
     assert code == 0 and err == "" and report["summary"]["documents"] == 100_000 and rss < GIB
+
+
+def test_filter_reports_an_oversized_line_and_keeps_every_other_line(tmp_path):
+    index = str(tmp_path / "i.dedup")
+    subprocess.run([DEDUP, "index", "create", index], check=True, capture_output=True)
+    from dedup.synth import make_corpus
+
+    texts = make_corpus(3, dup_fraction=0.0, seed=2).texts
+    lines = [json.dumps({"id": f"d{k}", "text": t}).encode() + b"\n" for k, t in enumerate(texts)]
+    big = b'{"id": "big", "text": "' + b"w " * 200_000 + b'"}\n'
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(lines[0] + big + lines[1] + lines[2])
+    rejects = tmp_path / "rej.jsonl"
+    with open(src, "rb") as fh:
+        done = subprocess.run(
+            [
+                DEDUP,
+                "filter",
+                "--index",
+                index,
+                "--max-doc-bytes",
+                "100000",
+                "--skip-bad",
+                "--rejects",
+                str(rejects),
+            ],
+            stdin=fh,
+            capture_output=True,
+            check=False,
+        )
+    assert done.returncode == 0
+    assert done.stdout == lines[0] + lines[1] + lines[2]
+    (rej,) = [json.loads(x) for x in rejects.read_bytes().splitlines()]
+    assert rej == {
+        "dedup_error": "line is 400,026 bytes, over --max-doc-bytes (100,000)",
+        "line": 2,
+        "raw_omitted": True,
+    }
+    with open(src, "rb") as fh:
+        done = subprocess.run(
+            [DEDUP, "filter", "--index", index, "--max-doc-bytes", "100000"],
+            stdin=fh,
+            capture_output=True,
+            check=False,
+        )
+    assert done.returncode == 2 and b"-:2: line is 400,026 bytes" in done.stderr and done.stdout == lines[0]
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_scan_exits_130_with_one_line_and_no_report(tmp_path):
+    import signal
+    import time
+
+    from dedup.synth import make_corpus
+
+    src = tmp_path / "c.jsonl"
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in make_corpus(60_000, seed=1).texts))
+    out = tmp_path / "report.json"
+    out.write_text("previous report")
+    proc = subprocess.Popen(
+        [DEDUP, "scan", str(src), "-f", "json", "-o", str(out), "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "dedup: interrupted"
+    assert out.read_text() == "previous report"  # never truncated or clobbered
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report.json")]  # no temporary left
