@@ -116,3 +116,59 @@ def test_hostile_corpus_runs_no_script_and_makes_no_request(tmp_path):
         assert "<script>window.__pwned = 1</script>" in page.inner_text("main")  # shown as text
         browser.close()
     assert requests == [out.as_uri()]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from dedup.io import read_documents  # noqa: E402
+from dedup.model import InputError  # noqa: E402
+from dedup.text import normalize, tokens  # noqa: E402
+
+_PIECES = st.sampled_from(
+    [
+        b"{",
+        b"}",
+        b'"text"',
+        b":",
+        b'"a b c"',
+        b"\n",
+        b"\r\n",
+        b"[",
+        b"]",
+        b",",
+        b"\\ud800",
+        b'"',
+        b"\xff",
+        b"\x00",
+        b"\xef\xbb\xbf",
+        b"\x1f\x8b",
+        b"word ",
+        b" ",
+        b"5",
+        b"null",
+        b'"id"',
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.binary(max_size=8)), max_size=40).map(b"".join), st.booleans())
+def test_readers_return_documents_or_one_located_error(data, skip_bad):
+    try:
+        result = read_documents(["-"], stdin=io.BytesIO(data), skip_bad=skip_bad, max_doc_bytes=256)
+    except InputError as err:
+        assert str(err).startswith("-") and "\n" not in str(err)
+        return
+    for doc in result.documents:
+        assert isinstance(doc.text, str) and doc.source.startswith("-")
+    for s in result.skipped:
+        assert s.source.startswith("-") and "\n" not in s.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_normalization_is_idempotent(text):
+    once = normalize(text)
+    assert normalize(once) == once
+    assert tokens(" ".join(tokens(text))) == tokens(text)
