@@ -14,10 +14,8 @@ what hashing costs it), so its rows measure its index alone; dedup's rows includ
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -136,40 +134,6 @@ def datasketch_rows(n_docs: int, label: str, qs: list[str], storage: dict | None
     }
 
 
-def start_redis(work: Path) -> tuple[subprocess.Popen | None, int]:
-    exe = shutil.which("redis-server")
-    if exe is None:
-        return None, 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            exe,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(work),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    import redis
-
-    for _ in range(100):
-        try:
-            redis.Redis(port=port).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    return proc, port
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=1_000_000)
@@ -178,28 +142,29 @@ def main() -> None:
     args = ap.parse_args()
     qs = queries(N_BATCHED)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    from dedup.store_redis import throwaway_server
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
-        proc, port = start_redis(work)
         try:
-            rows.append(dedup_rows(str(work / "full.dedup"), args.docs, "dedup, SQLite", qs))
+            url = stack.enter_context(throwaway_server(str(work)))
+        except FileNotFoundError:
+            url = None
+            print("  redis-server not installed: no Redis rows", file=sys.stderr)
+        rows.append(dedup_rows(str(work / "full.dedup"), args.docs, "dedup, SQLite", qs))
+        print(f"  {rows[-1]}", file=sys.stderr)
+        rows.append(dedup_rows(str(work / "sub.dedup"), args.subset, "dedup, SQLite", qs))
+        print(f"  {rows[-1]}", file=sys.stderr)
+        if url is not None:
+            rows.append(dedup_rows(f"{url}?prefix=bench", args.subset, "dedup, Redis", qs))
             print(f"  {rows[-1]}", file=sys.stderr)
-            rows.append(dedup_rows(str(work / "sub.dedup"), args.subset, "dedup, SQLite", qs))
+        rows.append(datasketch_rows(args.subset, "datasketch MinHashLSH, in memory", qs, None))
+        print(f"  {rows[-1]}", file=sys.stderr)
+        if url is not None:
+            port = int(url.rsplit(":", 1)[1].split("/")[0])
+            storage = {"type": "redis", "redis": {"host": "127.0.0.1", "port": port}, "basename": b"ds"}
+            rows.append(datasketch_rows(args.subset, "datasketch MinHashLSH, Redis storage", qs, storage))
             print(f"  {rows[-1]}", file=sys.stderr)
-            if proc is not None:
-                url = f"redis://127.0.0.1:{port}/0?prefix=bench"
-                rows.append(dedup_rows(url, args.subset, "dedup, Redis", qs))
-                print(f"  {rows[-1]}", file=sys.stderr)
-            rows.append(datasketch_rows(args.subset, "datasketch MinHashLSH, in memory", qs, None))
-            print(f"  {rows[-1]}", file=sys.stderr)
-            if proc is not None:
-                storage = {"type": "redis", "redis": {"host": "127.0.0.1", "port": port}, "basename": b"ds"}
-                rows.append(datasketch_rows(args.subset, "datasketch MinHashLSH, Redis storage", qs, storage))
-                print(f"  {rows[-1]}", file=sys.stderr)
-        finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(10)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
         "# Pre-ingest filter: build, size, query latency and batch rate",

@@ -61,7 +61,9 @@ def main() -> None:
                 page.wait_for_selector("body[data-ready='1']")
                 loads.append(time.perf_counter() - t0)
                 page.close()
-            rows.append((n, len(report["clusters"]), path.stat().st_size / 1e6, write_s, statistics.median(loads)))
+            rows.append(
+                (n, len(report["clusters"]), path.stat().st_size / 1e6, write_s, statistics.median(loads))
+            )
             print(f"  {rows[-1]}", file=sys.stderr)
         browser.close()
     lines = [

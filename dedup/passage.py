@@ -207,6 +207,16 @@ def _groups(keys, low, i, j, scratch):
     return m
 
 
+@njit(inline="always", cache=True)
+def _run_end(keys, i):
+    """End of the run of keys sharing keys[i]'s top 32 hash bits (keys are sorted)."""
+    top = keys[i] >> U64(32)
+    j = i + 1
+    while j < keys.size and (keys[j] >> U64(32)) == top:
+        j += 1
+    return j
+
+
 @njit(cache=True, nogil=True)
 def _shared_count(keys):
     """Keys whose top 32 hash bits occur more than once (an upper bound on the shared n-grams)."""
@@ -214,10 +224,7 @@ def _shared_count(keys):
     total = 0
     i = 0
     while i < n_keys:
-        top = keys[i] >> U64(32)
-        j = i + 1
-        while j < n_keys and (keys[j] >> U64(32)) == top:
-            j += 1
+        j = _run_end(keys, i)
         if j - i >= 2:
             total += j - i
         i = j
@@ -235,9 +242,7 @@ def _shared_ngrams(keys, low, doc_start, pos, doc, group_start, group_hash):
     i = 0
     while i < n_keys:
         top = keys[i] >> U64(32)
-        j = i + 1
-        while j < n_keys and (keys[j] >> U64(32)) == top:
-            j += 1
+        j = _run_end(keys, i)
         if j - i >= 2:
             base = k  # the run's places go to pos[base:], then each repeated n-gram is compacted to pos[k:]
             m = _groups(keys, low, i, j, pos[base:])

@@ -11,6 +11,8 @@ The password never appears in a message, `stats` or a report.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -261,3 +263,51 @@ class RedisStore:
 def _scrub(message: str) -> str:
     """Redis error texts name hosts, never passwords; keep them to one line all the same."""
     return " ".join(message.split())[:200]
+
+
+@contextmanager
+def throwaway_server(work_dir: str, password: str | None = None) -> Iterator[str]:
+    """A private redis-server on a free loopback port for tests and benchmarks, stopped on exit;
+    yields its URL. Raises FileNotFoundError when redis-server is not installed."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    import redis
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise FileNotFoundError("redis-server")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [
+        exe,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        work_dir,
+    ]
+    if password:
+        args += ["--requirepass", password]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(port=port, password=password)
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        auth = f":{password}@" if password else ""
+        yield f"redis://{auth}127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,53 +28,18 @@ DEDUP = str(Path(sys.executable).parent / "dedup")
 PASSWORD = "pw-s3cret-9"  # the test server requires it: it must never show in a message or in stats
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
     """A real redis-server on loopback for this module (installed by .ci/run in CI)."""
-    exe = shutil.which("redis-server")
-    if exe is None:
+    from dedup.store_redis import throwaway_server
+
+    try:
+        with throwaway_server(str(tmp_path_factory.mktemp("redis")), PASSWORD) as url:
+            yield url
+    except FileNotFoundError:
         if os.environ.get("CI"):
             pytest.fail("redis-server is not installed (.ci/run installs Debian's redis-server)")
         pytest.skip("redis-server not installed")
-    port = _free_port()
-    work = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [
-            exe,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(work),
-            "--requirepass",
-            PASSWORD,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import redis
-
-    client = redis.Redis(port=port, password=PASSWORD)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
 
 
 _counter = iter(range(10**6))
