@@ -41,6 +41,8 @@ from .workspace import thread_workspace
 
 # Places of one n-gram that are paired all against all; more are linked as a star plus a chain.
 _ALL_PAIRS_UP_TO = 64
+# Memory for one pass's n-gram sort keys; a larger corpus is indexed in several hash partitions.
+_KEY_BUDGET = 384 << 20
 # Two aligned spans in one document are one place when they overlap by half the shorter one.
 _SAME_PLACE = 0.5
 # An alignment counts as already reported when this share of each side lies in unit-cluster members.
@@ -77,9 +79,10 @@ class PassageStats:
 
 
 @njit(cache=True, nogil=True)
-def _seed_keys(shingles, doc_start, n, base, keys, low):
-    """Keys (hash top 32 bits << 32 | global position) of every full n-gram of a batch, and the low
-    32 hash bits by position. Returns the number of keys written."""
+def _seed_keys(shingles, doc_start, n, base, keys, low, part, parts):
+    """Keys (hash top 32 bits << 32 | global position) of every full n-gram of a batch whose hash
+    falls in partition `part` of `parts`, and the low 32 hash bits of every position. Returns the
+    number of keys written."""
     k = 0
     for d in range(doc_start.size - 1):
         a = doc_start[d]
@@ -87,14 +90,19 @@ def _seed_keys(shingles, doc_start, n, base, keys, low):
         for i in range(a, b):
             h = shingles[i]
             low[i] = np.uint32(h & MASK32)
-            if i + n <= b:
-                keys[k] = ((h >> U64(32)) << U64(32)) | U64(base + i)
+            top = h >> U64(32)
+            if i + n <= b and (top * U64(parts)) >> U64(32) == U64(part):
+                keys[k] = (top << U64(32)) | U64(base + i)
                 k += 1
     return k
 
 
-def _index(documents: list[Document], config: ScanConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sorted keys, low hash bits by global position, first global token of each document)."""
+def _index(
+    documents: list[Document], config: ScanConfig, part: int = 0, parts: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted keys of one hash partition, low hash bits by global position, first global token of
+    each document). Partitions split the n-grams by hash, so each pass holds 1/parts of the keys;
+    an n-gram's places are all in one partition, so seeds are found pass by pass."""
     n = config.ngram
     ws = thread_workspace()
     doc_start = np.zeros(len(documents) + 1, dtype=np.int64)
@@ -107,7 +115,7 @@ def _index(documents: list[Document], config: ScanConfig) -> tuple[np.ndarray, n
         batch_shingles(tk.hash, n, shingles)
         keys = np.empty(tk.hash.size, dtype=np.uint64)
         low = np.empty(tk.hash.size, dtype=np.uint32)
-        k = _seed_keys(shingles, tk.doc_start, n, base, keys, low)
+        k = _seed_keys(shingles, tk.doc_start, n, base, keys, low, part, parts)
         key_parts.append(keys[:k].copy())
         low_parts.append(low)
         doc_start[i + 1 : i + 1 + len(chunk)] = base + tk.doc_start[1:]
@@ -460,20 +468,35 @@ def _merge_runs(r_da, r_db, r_a0, r_a1, r_dg, r_cov, gap, min_words):
     return out[:k]
 
 
+def _partitions(documents: list[Document]) -> int:
+    """Passes over the corpus so that one pass's sort keys (8 bytes per word, twice while sorted)
+    stay within _KEY_BUDGET; words estimated from characters."""
+    words = sum(len(d.text) for d in documents) / 5
+    return max(1, int(np.ceil(words * 16 / _KEY_BUDGET)))
+
+
 def _alignments(
-    keys: np.ndarray,
-    low: np.ndarray,
-    doc_start: np.ndarray,
-    n_docs: int,
-    config: ScanConfig,
-    stats: PassageStats,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(alignment rows as in _merge_runs, boilerplate n-gram global positions sorted, their hashes)."""
+    documents: list[Document], config: ScanConfig, stats: PassageStats
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(alignment rows as in _merge_runs, boilerplate n-gram global positions sorted, their hashes,
+    first global token of each document)."""
     n = config.ngram
-    max_df = config.max_df(n_docs)
-    pa, pb, boiler, boiler_hash, stats.boilerplate_ngrams = _seed_pairs(
-        keys, low, doc_start, n, max_df, _ALL_PAIRS_UP_TO
-    )
+    max_df = config.max_df(len(documents))
+    parts = _partitions(documents)
+    pa_parts, pb_parts, b_parts, bh_parts = [], [], [], []
+    for part in range(parts):
+        keys, low, doc_start = _index(documents, config, part, parts)
+        pa, pb, boiler, boiler_hash, n_boiler = _seed_pairs(keys, low, doc_start, n, max_df, _ALL_PAIRS_UP_TO)
+        del keys, low
+        pa_parts.append(pa)
+        pb_parts.append(pb)
+        b_parts.append(boiler)
+        bh_parts.append(boiler_hash)
+        stats.boilerplate_ngrams += n_boiler
+    stats.words = int(doc_start[-1])
+    pa, pb = np.concatenate(pa_parts), np.concatenate(pb_parts)
+    boiler, boiler_hash = np.concatenate(b_parts), np.concatenate(bh_parts)
+    del pa_parts, pb_parts
     n_pairs = pa.size
     stats.seed_pairs = n_pairs
     da = np.searchsorted(doc_start, pa, side="right") - 1
@@ -497,7 +520,7 @@ def _alignments(
         max(n, config.passage_min_words - _EXTEND_SLACK),
     )
     order = np.argsort(boiler, kind="stable")
-    return rows, boiler[order], boiler_hash[order]
+    return rows, boiler[order], boiler_hash[order], doc_start
 
 
 # --- 4b. extension past the seeds ---------------------------------------------------------------
@@ -802,10 +825,7 @@ def find_passages(
     documents: list[Document], config: ScanConfig, unit_clusters: list[Cluster], stats: PassageStats
 ) -> list[Cluster]:
     """Passage clusters (reuse and boilerplate) of the documents; see the module docstring."""
-    keys, low, doc_start = _index(documents, config)
-    stats.words = int(doc_start[-1])
-    rows, boiler, boiler_hash = _alignments(keys, low, doc_start, len(documents), config, stats)
-    del keys, low
+    rows, boiler, boiler_hash, doc_start = _alignments(documents, config, stats)
     _extend_alignments(rows, documents, config, doc_start, boiler)
     long_enough = np.minimum(rows[:, 2] - rows[:, 1], rows[:, 5] - rows[:, 4]) >= config.passage_min_words
     rows = rows[long_enough]
@@ -857,8 +877,7 @@ def compare_documents(a: Document, b: Document, config: ScanConfig) -> list[Alig
 
     config = replace(config, boilerplate_df=3)
     documents = [a, b]
-    keys, low, doc_start = _index(documents, config)
-    rows, boiler, _ = _alignments(keys, low, doc_start, 2, config, PassageStats())
+    rows, boiler, _, doc_start = _alignments(documents, config, PassageStats())
     rows = rows[(rows[:, 0] == 0) & (rows[:, 3] == 1)]
     _extend_alignments(rows, documents, config, doc_start, boiler)
     rows = rows[np.minimum(rows[:, 2] - rows[:, 1], rows[:, 5] - rows[:, 4]) >= config.passage_min_words]

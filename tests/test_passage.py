@@ -236,3 +236,19 @@ def test_token_char_spans_frame_the_tokens(text):
     if len(expected) == starts.size:  # the kernel's count; exotic NFKC composition may differ
         assert [" ".join(tokens(text[s:e])) for s, e in zip(starts, ends, strict=True)] == expected
     assert np.all(starts < ends) and np.all(ends[:-1] <= starts[1:])
+
+
+def test_partitioned_passes_find_exactly_what_one_pass_finds(monkeypatch):
+    """A large corpus is indexed in several hash partitions to bound memory; the result must not move."""
+    import dedup.passage as passage
+
+    corpus = make_passage_corpus(300, 80, seed=7)
+    config = ScanConfig(levels=("passage",))
+    whole = scan_documents(corpus.documents(), config)
+    monkeypatch.setattr(passage, "_KEY_BUDGET", 200_000)  # ~7 partitions for this corpus
+    assert passage._partitions(corpus.documents()) > 4
+    split = scan_documents(corpus.documents(), config)
+    assert whole.passages == split.passages
+    assert [(c.doc.tolist(), c.start.tolist(), c.end.tolist(), c.similarity) for c in whole.clusters] == [
+        (c.doc.tolist(), c.start.tolist(), c.end.tolist(), c.similarity) for c in split.clusters
+    ]
