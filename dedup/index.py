@@ -24,6 +24,7 @@ import numpy as np
 
 from .config import NORMALIZATION, SHINGLE_HASH, ScanConfig
 from .lsh import band_keys, candidate_pairs
+from .minhash import EMPTY
 from .model import DedupError
 from .segments import LoadedSegment, candidates, load
 from .store import SCHEMA, DuplicateIdError, Store
@@ -352,6 +353,9 @@ class Index:
         stored = np.frombuffer(b"".join(found[r][1] for r in uniq.tolist()), dtype=np.uint32)
         stored = stored.reshape(uniq.size, -1)
         scores = np.mean(stored[inverse] == batch.sigs[qi], axis=1)
+        # A text without words has the all-EMPTY signature: it is a copy of nothing (as in scan,
+        # where two empty sets have Jaccard 0), not of every other empty text.
+        scores[np.all(batch.sigs[qi] == EMPTY, axis=1)] = 0.0
         ok = scores >= self.config.threshold - 1e-12
         for q, r, s in zip(qi[ok].tolist(), rowids[ok].tolist(), scores[ok].tolist(), strict=True):
             batch.matches[q].append((found[r][0], float(s)))
@@ -368,6 +372,7 @@ class Index:
             for i, j in candidate_pairs(batch.keys).tolist():
                 within.setdefault(j, []).append(i)
         threshold = self.config.threshold - 1e-12
+        empty = np.all(batch.sigs == EMPTY, axis=1)
         results: list[CheckResult] = []
         stored_here: dict[str, int] = {}
         for j, doc_id in enumerate(batch.ids):
@@ -378,7 +383,7 @@ class Index:
             dups = [m for m in batch.matches[j] if m[0] != doc_id]
             for i in within.get(j, []):
                 if results[i].added:
-                    score = float(np.mean(batch.sigs[i] == batch.sigs[j]))
+                    score = float(np.mean(batch.sigs[i] == batch.sigs[j])) if not empty[j] else 0.0
                     if score >= threshold:
                         dups.append((batch.ids[i], score))
             dups.sort(key=lambda x: (-x[1], x[0]))

@@ -288,3 +288,10 @@ def test_two_writers_at_once_lose_nothing(tmp_path, location):
             for prefix, path in (("a", first), ("b", second)):
                 text = json.loads(path.read_bytes().splitlines()[k])["text"]
                 assert (f"{prefix}{k}", 1.0) in idx.query(text)
+
+
+def test_texts_without_words_duplicate_nothing(location):
+    with Index.create(location) as idx:
+        res = idx.check_and_add([("a", ""), ("b", " ... !!! "), ("c", "real words here for the test")])
+        assert [r.is_new for r in res] == [True, True, True] and len(idx) == 3
+        assert idx.query("") == [] and idx.query("—") == []
