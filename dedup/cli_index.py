@@ -120,6 +120,8 @@ def filter_command(
     from .index import Index
 
     check_mode(mode)
+    if skip_bad and rejects is None and mode == "drop":
+        raise DedupError("--skip-bad needs --rejects FILE in drop mode: bad lines go there, never nowhere")
     if batch_size < 1:
         raise DedupError(f"--batch-size must be positive, got {batch_size}")
     if sys.stdin is None:

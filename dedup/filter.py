@@ -25,6 +25,7 @@ from .io import MAX_DOC_BYTES
 from .model import DedupError, InputError
 
 _READ = 1 << 16
+_BOM = b"\xef\xbb\xbf"
 _FINGERPRINT_BITS = 63 - ORIGIN_LINE_BITS
 
 
@@ -95,7 +96,7 @@ class _Bad(Exception):
     pass
 
 
-def _record(line: bytes, text_field: str, id_field: str, where: str) -> tuple[str, str]:
+def _record(line: bytes, text_field: str, id_field: str, default_id: str) -> tuple[str, str]:
     """(id, text) of one JSONL line, or _Bad with a one-line reason."""
     try:
         record = orjson.loads(line)
@@ -108,10 +109,16 @@ def _record(line: bytes, text_field: str, id_field: str, where: str) -> tuple[st
         raise _Bad(f"field {text_field!r} is missing or not a string")
     if not line.rstrip().endswith(b"}"):
         raise _Bad("trailing data after the JSON object")
-    doc_id = record.get(id_field, where)
+    doc_id = record.get(id_field, default_id)
     if isinstance(doc_id, bool) or not isinstance(doc_id, str | int):
         raise _Bad(f"field {id_field!r} must be a string or an integer")
-    return str(doc_id), text
+    doc_id = str(doc_id)
+    if not doc_id.isascii():
+        try:
+            doc_id.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Bad(f"field {id_field!r} is not valid Unicode (a lone surrogate)") from None
+    return doc_id, text
 
 
 def run_filter(
@@ -132,6 +139,8 @@ def run_filter(
 ) -> FilterStats:
     """Filter JSONL lines from `fd`; see the module docstring. Raises InputError on a bad line
     (after writing every line before it) unless skip_bad."""
+    if max_doc_bytes < 1:
+        raise DedupError(f"--max-doc-bytes must be positive, got {max_doc_bytes}")
     stats = FilterStats()
     fingerprint: int | None = None
     line_no = 0
@@ -146,6 +155,7 @@ def run_filter(
         for raw in lines:
             line_no += 1
             where = f"{source}:{line_no}"
+            default_id = f"{source}@{fingerprint:06x}:{line_no}"  # unique to this stream and line
             if isinstance(raw, int):  # over the cap: never held, so it cannot be kept whole
                 problem = f"line is {raw:,} bytes, over --max-doc-bytes ({max_doc_bytes:,})"
                 if not skip_bad:
@@ -157,7 +167,14 @@ def run_filter(
                 slots.append((raw, line_no, None, None))  # blank lines are not records: passed as they are
                 continue
             try:
-                docs.append(_record(raw, text_field, id_field, where))
+                docs.append(
+                    _record(
+                        raw[3:] if line_no == 1 and raw.startswith(_BOM) else raw,
+                        text_field,
+                        id_field,
+                        default_id,
+                    )
+                )
             except _Bad as bad:
                 if not skip_bad:
                     stop = InputError(where, str(bad))

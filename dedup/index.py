@@ -60,13 +60,17 @@ class _Batch:
     matches: list[list[tuple[str, float]]] = field(default_factory=list)
 
 
-def _open_store(location: str) -> Store:
+def _open_store(location: str, *, create: bool = False) -> Store:
     if location.startswith(("redis://", "rediss://", "unix://")):
         from .store_redis import RedisStore
 
         return RedisStore(location)
+    import os
+
     from .store import SQLiteStore
 
+    if not create and not os.path.exists(location):  # opening must not leave an empty file behind
+        raise DedupError(f"{location}: no dedup index here (create it with `dedup index create`)")
     return SQLiteStore(location)
 
 
@@ -121,7 +125,7 @@ class Index:
             "normalization": NORMALIZATION,
             "shingle_hash": SHINGLE_HASH,
         }
-        store = _open_store(location)
+        store = _open_store(location, create=True)
         try:
             store.create(params)
         except BaseException:
@@ -232,8 +236,11 @@ class Index:
         """For each (id, text), in order: what it duplicates among the indexed documents and the
         new documents before it in the batch; new ones are then stored in one transaction (unless
         add=False). A document whose id is already indexed with the same text is reported as new
-        and not stored again, so re-running an interrupted stream gives the same answers; one whose
-        id is indexed (or earlier in the batch) with other text is a conflict and is not stored.
+        and not stored again, so re-running an interrupted stream gives the same answers (with
+        `origins`, only when it was stored from the same stream position; otherwise it is a
+        duplicate of the stored copy); one whose id is indexed (or stored earlier in the batch) with
+        other text is a conflict and is not stored. With add=False the batch is checked against the
+        index only.
 
         `origins` (see ORIGIN_LINE_BITS) place each document in a stream. They are stored, and a
         document is never reported as a duplicate of one stored from a later line of the same
@@ -245,7 +252,7 @@ class Index:
         while True:
             self._refresh()
             known = self._store.lookup(batch.ids)
-            results = self._decide(batch, known)
+            results = self._decide(batch, known, add)
             new = [r.added for r in results]
             if not add or not any(new):
                 return [_not_added(r) for r in results] if not add else results
@@ -271,6 +278,11 @@ class Index:
         for i in ids:
             if not isinstance(i, str):
                 raise DedupError(f"document ids are strings, got {type(i).__name__}")
+            if not i.isascii():
+                try:
+                    i.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise DedupError(f"document id {i!r} is not valid Unicode (a lone surrogate)") from None
         cfg = self.config
 
         def sign(part: list[str]) -> np.ndarray:
@@ -362,13 +374,22 @@ class Index:
         for m in batch.matches:
             m.sort(key=lambda x: (-x[1], x[0]))
 
-    def _decide(self, batch: _Batch, known: dict[str, tuple[int, bytes]]) -> list[CheckResult]:
-        """Per document, in batch order: conflict, already indexed, duplicate, or new."""
+    def _decide(
+        self, batch: _Batch, known: dict[str, tuple[int, bytes, int | None]], add: bool = True
+    ) -> list[CheckResult]:
+        """Per document, in batch order: already indexed (a replay), duplicate, conflict, or new.
+
+        An id already stored is a replay when it was stored from this very stream position (or,
+        without origins, with the same text); otherwise the same text is a duplicate of the stored
+        copy and other text is a conflict. The same id earlier in the batch, stored by this call,
+        is judged the same way, so the answer never depends on where a batch boundary falls.
+        Without `add`, only the index is consulted (nothing of the batch will be stored).
+        """
         n = len(batch.ids)
         self._match(batch)
         # Within the batch: pairs sharing a band, estimated like index matches.
         within: dict[int, list[int]] = {}
-        if n > 1:
+        if add and n > 1:
             for i, j in candidate_pairs(batch.keys).tolist():
                 within.setdefault(j, []).append(i)
         threshold = self.config.threshold - 1e-12
@@ -376,19 +397,31 @@ class Index:
         results: list[CheckResult] = []
         stored_here: dict[str, int] = {}
         for j, doc_id in enumerate(batch.ids):
-            if doc_id in known or doc_id in stored_here:
-                same = doc_id in known and known[doc_id][1] == batch.sigs[j].tobytes()
-                results.append(CheckResult(doc_id, [], False, already_indexed=same, conflict=not same))
+            sig = batch.sigs[j].tobytes()
+            origin = batch.origins[j] if batch.origins is not None else None
+            if doc_id in known:
+                _, stored_sig, stored_origin = known[doc_id]
+                replay = stored_origin == origin if origin is not None else stored_sig == sig
+                if replay and stored_sig == sig:
+                    results.append(CheckResult(doc_id, [], False, already_indexed=True))
+                    continue
+                if stored_sig != sig:
+                    results.append(CheckResult(doc_id, [], False, conflict=True))
+                    continue
+            elif doc_id in stored_here and batch.sigs[stored_here[doc_id]].tobytes() != sig:
+                results.append(CheckResult(doc_id, [], False, conflict=True))
                 continue
-            dups = [m for m in batch.matches[j] if m[0] != doc_id]
+            dups = list(batch.matches[j])  # a stored copy under the same id is among them
             for i in within.get(j, []):
                 if results[i].added:
                     score = float(np.mean(batch.sigs[i] == batch.sigs[j])) if not empty[j] else 0.0
                     if score >= threshold:
                         dups.append((batch.ids[i], score))
+            if doc_id in stored_here and not any(d[0] == doc_id for d in dups):
+                dups.append((doc_id, 1.0))
             dups.sort(key=lambda x: (-x[1], x[0]))
             is_new = not dups
-            if is_new:
+            if is_new and add:
                 stored_here[doc_id] = j
             results.append(CheckResult(doc_id, dups, added=is_new))
         return results

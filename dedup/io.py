@@ -157,18 +157,22 @@ class _Reader:
                 except (OSError, EOFError, zlib.error) as err:
                     raise InputError("-", f"cannot decompress gzip: {_one_line(err)}") from None
                 fmt = _guess_format(head, complete=len(head) < _SNIFF)
-                if fmt == "json-maybe":
-                    rest = _read_capped("-", source, self.max_bytes - len(head), whole_json=True)
-                    data = head + rest
-                    fmt = "json" if _is_json_array(data) else "text"
-                    self._read_bytes("-", "-", fmt, data)
-                    return
                 if fmt == "jsonl":
                     spool.seek(0)
                     lines = gzip.GzipFile(fileobj=spool, mode="rb") if gz else spool
                     self._read_jsonl("-", "-", _bounded_lines(lines, self.max_bytes))
                     return
-                data = head + _read_capped("-", source, self.max_bytes - len(head))
+                whole_json = fmt == "json-maybe"
+                if len(head) > self.max_bytes:
+                    raise InputError(
+                        "-", _too_big(self.max_bytes, self.max_bytes, more=True) + _JSON_HINT * whole_json
+                    )
+                try:
+                    data = head + _read_capped("-", source, self.max_bytes - len(head), whole_json=whole_json)
+                except (OSError, EOFError, zlib.error) as err:
+                    raise InputError("-", f"cannot decompress gzip: {_one_line(err)}") from None
+                if whole_json:
+                    fmt = "json" if _is_json_array(data) else "text"
                 self._read_bytes("-", "-", fmt, data)
         except InputError as err:
             self.fail(err)

@@ -52,7 +52,7 @@ class Store(Protocol):
     def version(self) -> Any: ...
     def segment_ids(self) -> list[int]: ...
     def load_segment(self, seg: int) -> Segment: ...
-    def lookup(self, ids: list[str]) -> dict[str, tuple[int, bytes]]: ...
+    def lookup(self, ids: list[str]) -> dict[str, tuple[int, bytes, int | None]]: ...
     def fetch(self, rowids: np.ndarray) -> dict[int, tuple[str, bytes, int | None]]: ...
     def add(
         self,
@@ -138,14 +138,14 @@ class SQLiteStore:
             raise KeyError(seg)
         return Segment(seg, np.frombuffer(row[0], dtype=np.uint64), np.frombuffer(row[1], dtype=np.uint32))
 
-    def lookup(self, ids: list[str]) -> dict[str, tuple[int, bytes]]:
-        out: dict[str, tuple[int, bytes]] = {}
+    def lookup(self, ids: list[str]) -> dict[str, tuple[int, bytes, int | None]]:
+        out: dict[str, tuple[int, bytes, int | None]] = {}
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
-            for rowid, doc_id, sig in self.db.execute(
-                f"SELECT rowid, id, sig FROM docs WHERE id IN ({marks})", chunk
+            for rowid, doc_id, sig, origin in self.db.execute(
+                f"SELECT rowid, id, sig, origin FROM docs WHERE id IN ({marks})", chunk
             ):
-                out[doc_id] = (rowid, sig)
+                out[doc_id] = (rowid, sig, origin)
         return out
 
     def fetch(self, rowids: np.ndarray) -> dict[int, tuple[str, bytes, int | None]]:

@@ -91,10 +91,16 @@ return 1
 
 
 def safe_url(url: str) -> str:
-    """The URL without its password (or user name), for messages and stats."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    """The URL without its password (or user name), for messages and stats. A URL that does not
+    parse is an error that quotes none of it (its password may be what broke the parse)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        raise DedupError(
+            "malformed redis:// URL (percent-encode special characters in the password, e.g. # as %23)"
+        ) from None
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
@@ -102,6 +108,7 @@ class RedisStore:
     def __init__(self, url: str) -> None:
         import redis
 
+        self.url = safe_url(url)
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         prefix = query.pop("prefix", ["dedup"])[0]
@@ -112,6 +119,8 @@ class RedisStore:
         try:
             self.r = redis.Redis.from_url(clean, socket_timeout=60)
             self.r.ping()
+        except ValueError:
+            raise DedupError(f"{self.url}: malformed redis:// URL") from None
         except redis.RedisError as err:
             raise DedupError(f"{self.url}: cannot reach Redis ({type(err).__name__})") from None
         self.p = prefix + ":"
@@ -148,15 +157,22 @@ class RedisStore:
             raise KeyError(seg)
         return Segment(seg, np.frombuffer(keys, dtype=np.uint64), np.frombuffer(rowids, dtype=np.uint32))
 
-    def lookup(self, ids: list[str]) -> dict[str, tuple[int, bytes]]:
+    def lookup(self, ids: list[str]) -> dict[str, tuple[int, bytes, int | None]]:
         if not ids:
             return {}
         rowids = self._call(self.r.hmget, self._k("ids"), ids)
         have = [(i, int(r)) for i, r in zip(ids, rowids, strict=True) if r is not None]
         if not have:
             return {}
-        sigs = self._call(self.r.hmget, self._k("sigs"), [r for _, r in have])
-        return {i: (r, s) for (i, r), s in zip(have, sigs, strict=True) if s is not None}
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hmget(self._k("sigs"), [r for _, r in have])
+        pipe.hmget(self._k("origin"), [r for _, r in have])
+        sigs, origins = self._call(pipe.execute)
+        return {
+            i: (r, s, int(o) if o is not None else None)
+            for (i, r), s, o in zip(have, sigs, origins, strict=True)
+            if s is not None
+        }
 
     def fetch(self, rowids: np.ndarray) -> dict[int, tuple[str, bytes, int | None]]:
         keys = rowids.tolist()

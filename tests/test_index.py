@@ -295,3 +295,70 @@ def test_texts_without_words_duplicate_nothing(location):
         res = idx.check_and_add([("a", ""), ("b", " ... !!! "), ("c", "real words here for the test")])
         assert [r.is_new for r in res] == [True, True, True] and len(idx) == 3
         assert idx.query("") == [] and idx.query("—") == []
+
+
+def _run_filter(index: str, data: bytes, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [DEDUP, "filter", "--index", index, *args], input=data, capture_output=True, check=False
+    )
+
+
+def test_review_findings_on_ids_replays_and_batches(tmp_path):
+    """Found by review: default ids clashing across streams, a stored id passing as new, and
+    answers that depended on batch boundaries."""
+    index = str(tmp_path / "i.dedup")
+    subprocess.run([DEDUP, "index", "create", index], check=True, capture_output=True)
+    texts = make_corpus(4, dup_fraction=0.0, seed=12).texts
+    # 1. records without ids in two different streams never clash
+    for t in texts[:2]:
+        done = _run_filter(index, orjson.dumps({"text": t}) + b"\n", "--add")
+        assert done.returncode == 0 and done.stdout
+    # 2. a document stored by `index add` (not a replay of this stream) is a duplicate
+    src = tmp_path / "a.jsonl"
+    src.write_bytes(orjson.dumps({"id": "k", "text": texts[2]}) + b"\n")
+    subprocess.run(
+        [DEDUP, "index", "add", index, str(src), "--id-field", "id"], check=True, capture_output=True
+    )
+    done = _run_filter(index, src.read_bytes(), "--mode", "annotate")
+    assert json.loads(done.stdout)["dedup"] == {"new": False, "duplicate_of": [["k", 1.0]]}
+    # 4. the same id twice in a stream: the same answer in one batch or two
+    twice = (orjson.dumps({"id": "z", "text": texts[3]}) + b"\n") * 2
+    answers = []
+    for size in ("1000", "1"):
+        fresh = str(tmp_path / f"f{size}.dedup")
+        subprocess.run([DEDUP, "index", "create", fresh], check=True, capture_output=True)
+        done = _run_filter(fresh, twice, "--add", "--mode", "annotate", "--batch-size", size)
+        assert done.returncode == 0, done.stderr
+        answers.append([json.loads(x)["dedup"] for x in done.stdout.splitlines()])
+    assert (
+        answers[0]
+        == answers[1]
+        == [{"new": True, "duplicate_of": []}, {"new": False, "duplicate_of": [["z", 1.0]]}]
+    )
+    # a BOM on the first line is not a bad record; --skip-bad in drop mode needs somewhere to put them
+    done = _run_filter(
+        index, b"\xef\xbb\xbf" + orjson.dumps({"text": "fresh words about nothing at all here"}) + b"\n"
+    )
+    assert done.returncode == 0 and done.stdout
+    done = _run_filter(index, b"{bad\n", "--skip-bad")
+    assert done.returncode == 2 and b"--skip-bad needs --rejects" in done.stderr
+
+
+def test_review_findings_on_bad_ids_urls_and_paths(tmp_path, redis_url):
+    with pytest.raises(DedupError, match="lone surrogate"):
+        Index.create(str(tmp_path / "s.dedup")).add("\ud800", "some words in a text")
+    src = tmp_path / "s.jsonl"
+    src.write_text('{"id": "\\ud800", "text": "some words"}\n')
+    subprocess.run([DEDUP, "index", "create", str(tmp_path / "t.dedup")], check=True, capture_output=True)
+    done = subprocess.run(
+        [DEDUP, "index", "add", str(tmp_path / "t.dedup"), str(src), "--id-field", "id"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "lone surrogate" in done.stderr
+    bad_url = "redis://:s3cret#PW@127.0.0.1:1/0"
+    done = subprocess.run([DEDUP, "index", "stats", bad_url], capture_output=True, text=True)
+    assert done.returncode == 2 and "s3cret" not in done.stderr and "malformed" in done.stderr
+    typo = tmp_path / "typo.dedup"
+    done = subprocess.run([DEDUP, "index", "stats", str(typo)], capture_output=True, text=True)
+    assert done.returncode == 2 and "no dedup index" in done.stderr and not typo.exists()

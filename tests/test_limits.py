@@ -186,3 +186,15 @@ def test_ctrl_c_during_a_scan_exits_130_with_one_line_and_no_report(tmp_path):
     assert proc.returncode == 130 and err.strip() == "dedup: interrupted"
     assert out.read_text() == "previous report"  # never truncated or clobbered
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report.json")]  # no temporary left
+
+
+def test_stdin_over_the_cap_and_truncated_gzip_are_input_errors(tmp_path):
+    import gzip
+
+    done = subprocess.run(
+        [DEDUP, "scan", "-", "--max-doc-bytes", "1000"], input=b"word " * 400, capture_output=True
+    )
+    assert done.returncode == 2 and b"-: document is more than 1,000 bytes" in done.stderr
+    blob = gzip.compress(("plain text words " * 20_000).encode())
+    done = subprocess.run([DEDUP, "scan", "-"], input=blob[: len(blob) // 2], capture_output=True)
+    assert done.returncode == 2 and b"cannot decompress gzip" in done.stderr
