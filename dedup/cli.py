@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 duplicates found with --fail-on-duplicates, 2 usage or input error (one
 line on stderr, no report written), 70 internal error (one line; set DEDUP_DEBUG=1 for the
-traceback), 130 interrupted.
+traceback), 130 interrupted, 141 the output pipe was closed by its reader.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from . import __version__
 from .config import BOILERPLATE_DF, LEVELS, ScanConfig
 from .io import MAX_DOC_BYTES
 from .model import DedupError
-from .output import write_output
+from .output import PipeClosed, pipe_closed_is_quiet, write_output
 
 app = typer.Typer(
     add_completion=False,
@@ -36,6 +36,7 @@ app = typer.Typer(
 EXIT_DUPLICATES = 1
 EXIT_INPUT = 2
 EXIT_INTERNAL = 70
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
 
 
 def _err(message: str) -> None:
@@ -183,9 +184,10 @@ def scan(
 
         width = shutil.get_terminal_size().columns
     color = output is None and sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
-    write_output(
-        render(report, fmt, width=width, color=color, documents=read.documents, csv_raw=csv_raw), output
-    )
+    with pipe_closed_is_quiet():
+        write_output(
+            render(report, fmt, width=width, color=color, documents=read.documents, csv_raw=csv_raw), output
+        )
     if fail_on_duplicates and any(not c.boilerplate for c in result.clusters):
         raise typer.Exit(EXIT_DUPLICATES)
 
@@ -294,6 +296,8 @@ def run(argv: list[str] | None = None) -> int:
     except typer.Abort:
         _err("interrupted")
         return 130
+    except PipeClosed:
+        return EXIT_BROKEN_PIPE
     except DedupError as exc:
         _err(f"error: {exc}")
         return EXIT_INPUT

@@ -118,6 +118,7 @@ def filter_command(
     (or to --rejects with what they duplicate) or annotated."""
     from .filter import check_mode, run_filter
     from .index import Index
+    from .output import pipe_closed_is_quiet
 
     check_mode(mode)
     if skip_bad and rejects is None and mode == "drop":
@@ -130,20 +131,21 @@ def filter_command(
         out = sys.stdout.buffer
         rej = open(rejects, "wb") if rejects is not None else None  # noqa: SIM115 - closed below
         try:
-            stats = run_filter(
-                idx,
-                sys.stdin.fileno(),
-                out,
-                rej,
-                add=add,
-                mode=mode,
-                text_field=text_field,
-                id_field=id_field,
-                skip_bad=skip_bad,
-                batch_size=batch_size,
-                warn=_say,
-                max_doc_bytes=max_doc_bytes,
-            )
+            with pipe_closed_is_quiet():
+                stats = run_filter(
+                    idx,
+                    sys.stdin.fileno(),
+                    out,
+                    rej,
+                    add=add,
+                    mode=mode,
+                    text_field=text_field,
+                    id_field=id_field,
+                    skip_bad=skip_bad,
+                    batch_size=batch_size,
+                    warn=_say,
+                    max_doc_bytes=max_doc_bytes,
+                )
         finally:
             if rej is not None:
                 rej.close()

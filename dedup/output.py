@@ -13,6 +13,8 @@ import re
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from .model import DedupError
@@ -73,3 +75,20 @@ def _replace_atomically(output: Path, data: bytes, st: os.stat_result | None) ->
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class PipeClosed(DedupError):
+    """The reader of our standard output went away (`dedup ... | head`): not an error to report."""
+
+
+@contextmanager
+def pipe_closed_is_quiet() -> Iterator[None]:
+    """Turn a broken stdout pipe into PipeClosed, and point stdout at /dev/null so the interpreter's
+    final flush does not raise again."""
+    try:
+        yield
+    except BrokenPipeError:
+        with suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        raise PipeClosed("output pipe closed") from None

@@ -36,15 +36,13 @@ from .config import ScanConfig
 from .hashing import MASK32, P64_1, P64_2, U64, _xxh64_avalanche, rotl64
 from .model import Cluster, DedupError, Document
 from .shingle import batch_shingles
-from .text import token_char_spans, token_char_spans_batch, tokenize_batch
+from .text import token_char_spans, token_char_spans_batch, tokenize_batch, tokens
 from .workspace import thread_workspace
 
 # Places of one n-gram that are paired all against all; more are linked as a star plus a chain.
 _ALL_PAIRS_UP_TO = 64
 # Memory for one pass's n-gram sort keys; a larger corpus is indexed in several hash partitions.
 _KEY_BUDGET = 384 << 20
-# Two aligned spans in one document are one place when they overlap by half the shorter one.
-_SAME_PLACE = 0.5
 # An alignment counts as already reported when this share of each side lies in unit-cluster members.
 _EXPLAINED = 0.9
 # Extension past the seeds: match / mismatch scores and the drop below the best that ends it.
@@ -692,7 +690,8 @@ def _covered(start: int, end: int, intervals: list[tuple[int, int]]) -> int:
 
 def _places(spans: list[tuple[int, int, int]]) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
     """Spans (doc, start, end) -> (place of each span, places as (doc, start, end)): in one document,
-    a span that overlaps the current place by half its length or more is part of it."""
+    a span that overlaps the current place is part of it, so members never overlap. (A text repeated
+    back to back aligns in several overlapping ways; they are one place.)"""
     order = sorted(range(len(spans)), key=lambda i: spans[i])
     place_of = np.empty(len(spans), dtype=np.int64)
     places: list[tuple[int, int, int]] = []
@@ -700,7 +699,7 @@ def _places(spans: list[tuple[int, int, int]]) -> tuple[np.ndarray, list[tuple[i
         d, s, e = spans[i]
         if places:
             pd, ps, pe = places[-1]
-            if pd == d and min(e, pe) - max(s, ps) >= _SAME_PLACE * (e - s):
+            if pd == d and min(e, pe) - max(s, ps) > 0:
                 places[-1] = (pd, ps, max(pe, e))
                 place_of[i] = len(places) - 1
                 continue
@@ -710,6 +709,7 @@ def _places(spans: list[tuple[int, int, int]]) -> tuple[np.ndarray, list[tuple[i
 
 
 def _clusters_of_places(
+    documents: list[Document],
     places: list[tuple[int, int, int]],
     left: np.ndarray,
     right: np.ndarray,
@@ -749,13 +749,23 @@ def _clusters_of_places(
                 start=p_start[m],
                 end=p_end[m],
                 similarity=float(sims.min()),
-                exact=all(x for _, _, _, x in edges),
+                exact=all(x for _, _, _, x in edges)
+                and _same_words(documents, p_doc[m], p_start[m], p_end[m]),
                 edges=e,
                 edge_similarity=sims,
                 boilerplate=boilerplate,
             )
         )
     return out
+
+
+def _same_words(documents: list[Document], doc: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:
+    """Whether every member has the same normalized words (what `exact` promises)."""
+    first = tokens(documents[int(doc[0])].text[int(start[0]) : int(end[0])])
+    return all(
+        tokens(documents[d].text[s:e]) == first
+        for d, s, e in zip(doc[1:].tolist(), start[1:].tolist(), end[1:].tolist(), strict=True)
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -817,7 +827,13 @@ def _boilerplate_clusters(
         return []
     ones = np.ones(len(left))
     return _clusters_of_places(
-        places, np.array(left, np.int64), np.array(right, np.int64), ones, np.ones(len(left), bool), True
+        offsets.documents,
+        places,
+        np.array(left, np.int64),
+        np.array(right, np.int64),
+        ones,
+        np.ones(len(left), bool),
+        True,
     )
 
 
@@ -850,7 +866,7 @@ def find_passages(
         left, right = place_of[0::2], place_of[1::2]
         distinct = left != right
         clusters = _clusters_of_places(
-            places, left[distinct], right[distinct], identity[distinct], exact[distinct], False
+            documents, places, left[distinct], right[distinct], identity[distinct], exact[distinct], False
         )
     clusters += _boilerplate_clusters(boiler, boiler_hash, doc_start, offsets, config)
     return clusters

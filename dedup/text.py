@@ -435,6 +435,32 @@ def token_char_spans_batch(texts: list[str]) -> list[tuple[np.ndarray, np.ndarra
 _ASCII_WORD = None  # compiled on first use
 
 
+def _general_spans(text: str) -> list[tuple[int, int]]:
+    """Token spans of any text: the tokenizer's state machine run over each character's own
+    normalized form, remembering which original character every normalized one came from. One
+    character can hold several tokens ("½" is "1⁄2": two), and then each spans that character."""
+    cls = char_classes()
+    spans: list[tuple[int, int]] = []
+    start = -1
+    last_word = -1
+    for i, ch in enumerate(text):
+        folded = normalize(ch) if ord(ch) >= 0x80 else ch.lower()
+        for c in folded:
+            k = cls[ord(c)]
+            if k == WORD:
+                if start < 0:
+                    start = i
+                last_word = i
+            elif k == DELETE:
+                continue  # inside a word it joins; outside one it is nothing
+            elif start >= 0:
+                spans.append((start, last_word + 1))
+                start = -1
+    if start >= 0:
+        spans.append((start, last_word + 1))
+    return spans
+
+
 def token_char_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
     """[start, end) character offsets in the original text of each token the tokenizer emits for it.
 
@@ -449,26 +475,6 @@ def token_char_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
     global _ASCII_WORD
     if _ASCII_WORD is None:
         _ASCII_WORD = re.compile(r"['`]*([0-9A-Za-z](?:[0-9A-Za-z'`]*[0-9A-Za-z])?)['`]*")
-    if text.isascii():
-        spans = [m.span(1) for m in _ASCII_WORD.finditer(text)]
-    else:
-        cls = char_classes()
-        spans = []
-        start = -1
-        last_word = -1
-        for i, ch in enumerate(text):
-            folded = normalize(ch) if ord(ch) >= 0x80 else ch.lower()
-            kinds = [cls[ord(c)] for c in folded] if folded else [DELETE]
-            if WORD in kinds:
-                if start < 0:
-                    start = i
-                last_word = i
-            elif kinds and all(k == DELETE for k in kinds):
-                continue  # inside a word it joins; outside one it is nothing
-            elif start >= 0:
-                spans.append((start, last_word + 1))
-                start = -1
-        if start >= 0:
-            spans.append((start, last_word + 1))
+    spans = [m.span(1) for m in _ASCII_WORD.finditer(text)] if text.isascii() else _general_spans(text)
     arr = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
     return arr[:, 0].copy(), arr[:, 1].copy()

@@ -362,3 +362,18 @@ def test_review_findings_on_bad_ids_urls_and_paths(tmp_path, redis_url):
     typo = tmp_path / "typo.dedup"
     done = subprocess.run([DEDUP, "index", "stats", str(typo)], capture_output=True, text=True)
     assert done.returncode == 2 and "no dedup index" in done.stderr and not typo.exists()
+
+
+def test_filter_into_a_closed_pipe_stops_quietly(tmp_path):
+    index = str(tmp_path / "i.dedup")
+    subprocess.run([DEDUP, "index", "create", index], check=True, capture_output=True)
+    src = tmp_path / "in.jsonl"
+    _jsonl(src, 3000, seed=13)
+    with open(src, "rb") as fh:
+        proc = subprocess.Popen(
+            [DEDUP, "filter", "--index", index], stdin=fh, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert proc.stdout is not None and proc.stdout.read(100)
+        proc.stdout.close()  # like `| head -c 100`
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and err == b""

@@ -6,6 +6,7 @@ offsets), boilerplate, no double reporting, and invariants over arbitrary text (
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 
@@ -233,22 +234,30 @@ def test_passages_are_deterministic_and_framed_on_words(bases, rnd):
 def test_token_char_spans_frame_the_tokens(text):
     starts, ends = token_char_spans(text)
     expected = tokens(text)
-    if len(expected) == starts.size:  # the kernel's count; exotic NFKC composition may differ
-        assert [" ".join(tokens(text[s:e])) for s, e in zip(starts, ends, strict=True)] == expected
-    assert np.all(starts < ends) and np.all(ends[:-1] <= starts[1:])
+    assert len(expected) == starts.size  # one character may hold two tokens ("½" is "1⁄2")
+    for token, s, e in zip(expected, starts.tolist(), ends.tolist(), strict=True):
+        assert token in tokens(text[s:e])
+    assert np.all(starts < ends) and np.all(ends[:-1] <= starts[1:] + 1)
 
 
-def test_partitioned_passes_find_exactly_what_one_pass_finds(monkeypatch):
-    """A large corpus is indexed in several hash partitions to bound memory; the result must not move."""
-    import dedup.passage as passage
+def test_passage_offsets_follow_characters_that_expand_under_nfkc(tmp_path):
+    """Found by review: "½" normalizes to two tokens, which shifted every later offset."""
+    text = "Butter prices rose ½ and ¼ and ¾ percent, as the prime minister told reporters on Monday evening."
+    docs = [Document(id=str(i), text=text, source="t") for i in range(2)]
+    (c,) = scan_documents(docs, ScanConfig(levels=("passage",))).clusters
+    assert [text[s:e] for s, e in zip(c.start.tolist(), c.end.tolist(), strict=True)] == [text[:-1]] * 2
 
-    corpus = make_passage_corpus(300, 80, seed=7)
-    config = ScanConfig(levels=("passage",))
-    whole = scan_documents(corpus.documents(), config)
-    monkeypatch.setattr(passage, "_KEY_BUDGET", 200_000)  # ~7 partitions for this corpus
-    assert passage._partitions(corpus.documents()) > 4
-    split = scan_documents(corpus.documents(), config)
-    assert whole.passages == split.passages
-    assert [(c.doc.tolist(), c.start.tolist(), c.end.tolist(), c.similarity) for c in whole.clusters] == [
-        (c.doc.tolist(), c.start.tolist(), c.end.tolist(), c.similarity) for c in split.clusters
+
+def test_repeated_text_gives_non_overlapping_members_and_exact_only_for_equal_words():
+    """Found by review: a paragraph pasted twice and three times made overlapping members."""
+    p = "Russian warships in the Caspian Sea launched twenty six rockets at targets in Syria on Wednesday morning."
+    docs = [
+        Document(id="a", text=f"Intro words here.\n\n{p} {p}\n\nOther text ends here.", source="t"),
+        Document(id="b", text=f"Start.\n\n{p} {p} {p}\n\nEnd of it.", source="t"),
     ]
+    for c in scan_documents(docs, ScanConfig(levels=("passage",))).clusters:
+        spans = sorted(zip(c.doc.tolist(), c.start.tolist(), c.end.tolist(), strict=True))
+        for (d1, _, e1), (d2, s2, _) in itertools.pairwise(spans):
+            assert d1 != d2 or e1 <= s2
+        words = {tuple(tokens(docs[d].text[s:e])) for d, s, e in spans}
+        assert c.exact == (len(words) == 1)
