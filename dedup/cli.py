@@ -24,6 +24,7 @@ from .config import BOILERPLATE_DF, LEVELS, ScanConfig
 from .io import MAX_DOC_BYTES
 from .model import DedupError
 from .output import PipeClosed, pipe_closed_is_quiet, write_output
+from .output import stderr_line as _err
 
 app = typer.Typer(
     add_completion=False,
@@ -37,11 +38,6 @@ EXIT_DUPLICATES = 1
 EXIT_INPUT = 2
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
-
-
-def _err(message: str) -> None:
-    sys.stderr.write(f"dedup: {message}\n")
-    sys.stderr.flush()
 
 
 def _show_version(value: bool) -> None:

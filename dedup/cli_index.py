@@ -9,13 +9,9 @@ from typing import Annotated
 import typer
 
 from .model import DedupError
+from .output import stderr_line as _say
 
 index_app = typer.Typer(no_args_is_help=True, help="Create, fill and inspect a persistent index.")
-
-
-def _say(message: str) -> None:
-    sys.stderr.write(f"dedup: {message}\n")
-    sys.stderr.flush()
 
 
 @index_app.command("create")

@@ -21,11 +21,10 @@ import orjson
 import xxhash
 
 from .index import ORIGIN_LINE_BITS, Index
-from .io import MAX_DOC_BYTES
+from .io import _BOM, MAX_DOC_BYTES, document_of, parse_line
 from .model import DedupError, InputError
 
 _READ = 1 << 16
-_BOM = b"\xef\xbb\xbf"
 _FINGERPRINT_BITS = 63 - ORIGIN_LINE_BITS
 
 
@@ -92,33 +91,22 @@ def splice(line: bytes, name: str, value: Any) -> bytes:
     return head + sep + orjson.dumps(name) + b":" + orjson.dumps(value) + b"}" + (end or b"\n")
 
 
-class _Bad(Exception):
-    pass
-
-
-def _record(line: bytes, text_field: str, id_field: str, default_id: str) -> tuple[str, str]:
-    """(id, text) of one JSONL line, or _Bad with a one-line reason."""
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError as err:
-        raise _Bad(f"invalid JSON ({str(err).split(':')[0]})") from None
-    if not isinstance(record, dict):
-        raise _Bad("not a JSON object")
-    text = record.get(text_field)
-    if not isinstance(text, str):
-        raise _Bad(f"field {text_field!r} is missing or not a string")
-    if not line.rstrip().endswith(b"}"):
-        raise _Bad("trailing data after the JSON object")
-    doc_id = record.get(id_field, default_id)
-    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int):
-        raise _Bad(f"field {id_field!r} must be a string or an integer")
-    doc_id = str(doc_id)
-    if not doc_id.isascii():
+def _record(line: bytes, where: str, text_field: str, id_field: str, default_id: str) -> tuple[str, str]:
+    """(id, text) of one JSONL line, parsed as `dedup scan` parses it (InputError when bad); a record
+    without the id field gets `default_id`."""
+    record = parse_line(where, line)
+    if not line.rstrip().endswith(b"}"):  # a record must be an object to splice a field into
+        raise InputError(where, f"record is not a JSON object (got {type(record).__name__})")
+    has_id = isinstance(record, dict) and id_field in record
+    doc = document_of(record, where, default_id, text_field, id_field if has_id else None)
+    if not doc.id.isascii():
         try:
-            doc_id.encode("utf-8")
+            doc.id.encode("utf-8")
         except UnicodeEncodeError:
-            raise _Bad(f"field {id_field!r} is not valid Unicode (a lone surrogate)") from None
-    return doc_id, text
+            raise InputError(
+                where, f"id field {id_field!r} is not valid Unicode (a lone surrogate)"
+            ) from None
+    return doc.id, doc.text
 
 
 def run_filter(
@@ -166,20 +154,14 @@ def run_filter(
             if not raw.strip():
                 slots.append((raw, line_no, None, None))  # blank lines are not records: passed as they are
                 continue
+            body = raw[len(_BOM) :] if line_no == 1 and raw.startswith(_BOM) else raw
             try:
-                docs.append(
-                    _record(
-                        raw[3:] if line_no == 1 and raw.startswith(_BOM) else raw,
-                        text_field,
-                        id_field,
-                        default_id,
-                    )
-                )
-            except _Bad as bad:
+                docs.append(_record(body, where, text_field, id_field, default_id))
+            except InputError as bad:
                 if not skip_bad:
-                    stop = InputError(where, str(bad))
+                    stop = bad
                     break
-                slots.append((raw, line_no, None, str(bad)))
+                slots.append((raw, line_no, None, bad.problem))
                 continue
             origins.append((fingerprint << ORIGIN_LINE_BITS) | min(line_no, (1 << ORIGIN_LINE_BITS) - 1))
             slots.append((raw, line_no, len(docs) - 1, None))

@@ -155,6 +155,14 @@ def mul128_fold64(typingctx, a, b):
 
 
 @njit(inline="always", cache=True)
+def xxh64_round(acc, value):
+    """XXH64's round: folds a 64-bit value into a running hash (multiply, rotate, multiply). A
+    chain of rounds keys a sequence of token or shingle hashes without the weakness of a
+    polynomial mod 2^64 (crafted Thue-Morse sequences collide under any polynomial)."""
+    return rotl64(acc + value * P64_2, 31) * P64_1
+
+
+@njit(inline="always", cache=True)
 def _xxh64_avalanche(h):
     h = h ^ (h >> U64(33))
     h = h * P64_2

@@ -28,6 +28,7 @@ from .minhash import EMPTY
 from .model import DedupError
 from .segments import LoadedSegment, candidates, load
 from .store import SCHEMA, DuplicateIdError, Store
+from .workspace import thread_map
 
 _PARALLEL_MIN = 128  # texts per signing thread below which one thread is faster
 _TIER = 4  # segments of one size tier merged together: each key is rewritten ~log4(N/batch) times
@@ -92,7 +93,6 @@ class Index:
         )
         self._segments: dict[int, LoadedSegment] = {}
         self._version: Any = object()
-        self._executor = None
         from .engine import available_cpus
 
         self._threads = min(available_cpus(), 4)
@@ -167,8 +167,6 @@ class Index:
         return cls(store, params)
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown()
         self._store.close()
 
     def __enter__(self) -> Index:
@@ -288,21 +286,12 @@ class Index:
         def sign(part: list[str]) -> np.ndarray:
             return signatures(part, num_perm=cfg.num_perm, ngram=cfg.ngram, method=cfg.method, seed=cfg.seed)
 
-        if len(texts) >= 2 * _PARALLEL_MIN and self._threads > 1:
-            # The kernels release the GIL: halves of a batch sign on two threads at once.
-            step = -(-len(texts) // self._threads)
-            parts = [texts[i : i + step] for i in range(0, len(texts), step)]
-            sigs = np.concatenate(list(self._pool().map(sign, parts)))
-        else:
-            sigs = sign(texts)
+        # The kernels release the GIL: parts of a large batch sign on several threads at once.
+        threads = min(self._threads, len(texts) // _PARALLEL_MIN) or 1
+        step = -(-len(texts) // threads) if texts else 1
+        parts = [texts[i : i + step] for i in range(0, len(texts), step)] or [texts]
+        sigs = np.concatenate(thread_map(sign, parts, threads))
         return _Batch(ids=ids, sigs=sigs, keys=band_keys(sigs, cfg.bands, cfg.rows))
-
-    def _pool(self):
-        if self._executor is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="dedup-sign")
-        return self._executor
 
     def _refresh(self) -> None:
         """Follow commits of other writers: load new segments, forget merged-away ones."""

@@ -60,8 +60,7 @@ def read_documents(
     """
     if max_doc_bytes < 1:
         raise DedupError(f"--max-doc-bytes must be positive, got {max_doc_bytes}")
-    reader = _Reader(text_field, id_field, skip_bad)
-    reader.max_bytes = max_doc_bytes
+    reader = _Reader(text_field, id_field, skip_bad, max_doc_bytes)
     for index, arg in enumerate(paths):
         reader.arg_index = index
         if arg == "-":
@@ -86,7 +85,7 @@ def read_documents(
 class _Reader:
     """Accumulates documents and skips, so one policy (raise or record) applies everywhere."""
 
-    def __init__(self, text_field: str, id_field: str | None, skip_bad: bool) -> None:
+    def __init__(self, text_field: str, id_field: str | None, skip_bad: bool, max_bytes: int) -> None:
         self.text_field = text_field
         self.id_field = id_field
         self.skip_bad = skip_bad
@@ -94,7 +93,7 @@ class _Reader:
         self.skipped: list[Skipped] = []
         self._seen: dict[str, tuple[str, int]] = {}  # id -> (source, index of the argument it came from)
         self.arg_index = 0
-        self.max_bytes = MAX_DOC_BYTES
+        self.max_bytes = max_bytes
 
     def fail(self, err: InputError) -> None:
         if not self.skip_bad:
@@ -215,7 +214,7 @@ class _Reader:
                     continue
                 where = f"{path}:{lineno}"
                 try:
-                    docs.append(self._document(_parse_line(where, line), where, f"{name}:{lineno}"))
+                    docs.append(self._document(parse_line(where, line), where, f"{name}:{lineno}"))
                 except InputError as err:
                     if not self.skip_bad:
                         raise
@@ -246,20 +245,23 @@ class _Reader:
             raise InputError(path, f"expected a JSON object or array of objects (got {_json_type(value)})")
 
     def _document(self, record: Any, where: str, default_id: str) -> Document:
-        if not isinstance(record, dict):
-            raise InputError(where, f"record is not a JSON object (got {_json_type(record)})")
-        if self.text_field not in record:
-            raise InputError(where, f"missing text field {self.text_field!r}")
-        text = record[self.text_field]
-        if not isinstance(text, str):
-            raise InputError(
-                where, f"text field {self.text_field!r} is not a string (got {_json_type(text)})"
-            )
-        doc_id = default_id if self.id_field is None else _record_id(record, self.id_field, where)
-        return Document(id=doc_id, text=text, source=where)
+        return document_of(record, where, default_id, self.text_field, self.id_field)
 
 
-def _parse_line(where: str, line: bytes) -> Any:
+def document_of(record: Any, where: str, default_id: str, text_field: str, id_field: str | None) -> Document:
+    """The Document of one JSON record; InputError (located at `where`) when it is not one."""
+    if not isinstance(record, dict):
+        raise InputError(where, f"record is not a JSON object (got {_json_type(record)})")
+    if text_field not in record:
+        raise InputError(where, f"missing text field {text_field!r}")
+    text = record[text_field]
+    if not isinstance(text, str):
+        raise InputError(where, f"text field {text_field!r} is not a string (got {_json_type(text)})")
+    doc_id = default_id if id_field is None else _record_id(record, id_field, where)
+    return Document(id=doc_id, text=text, source=where)
+
+
+def parse_line(where: str, line: bytes) -> Any:
     """One JSONL record: orjson straight from the bytes; on failure find out whether the line is
     bad UTF-8 (reported with its offset) or bad JSON (the stdlib also gets a try: it accepts
     escaped lone surrogates, which orjson refuses)."""

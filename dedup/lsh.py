@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from .hashing import P64_1, U64, fmix64, rotl64
+from .workspace import thread_map
 
 RECALL_MARGIN = 0.05
 RECALL_TARGET = 0.99
@@ -103,14 +104,23 @@ def _bucket_pairs(order, starts, sizes, total, max_bucket):
 _INSERTION_MAX = 64
 
 
+@njit(inline="always", cache=True)
+def _bucket_starts(keys, bits):
+    """First index of each top-`bits` bucket in sorted order (a counting pass), 2**bits + 1 long."""
+    nb = 1 << bits
+    shift = U64(64 - bits)
+    starts = np.zeros(nb + 1, np.int64)
+    for i in range(keys.size):
+        starts[(keys[i] >> shift) + U64(1)] += 1
+    for b in range(nb):
+        starts[b + 1] += starts[b]
+    return starts
+
+
 @njit(cache=True, nogil=True)
 def _hash_argsort(keys, crowded):
     n = keys.size
-    starts = np.zeros(65537, np.int64)
-    for i in range(n):
-        starts[(keys[i] >> U64(48)) + U64(1)] += 1
-    for b in range(65536):
-        starts[b + 1] += starts[b]
+    starts = _bucket_starts(keys, 16)
     fill = starts[:65536].copy()
     order = np.empty(n, np.int64)
     ordered = np.empty(n, np.uint64)
@@ -163,6 +173,49 @@ def hash_argsort(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, ordered
 
 
+@njit(cache=True, nogil=True)
+def _hash_sort(keys, bits, crowded):
+    """Sorted copy of keys: the scatter of _hash_argsort without the order array (half the memory
+    for the largest sorts, the passage index's n-gram keys)."""
+    starts = _bucket_starts(keys, bits)
+    shift = U64(64 - bits)
+    fill = starts[:-1].copy()
+    out = np.empty(keys.size, np.uint64)
+    for i in range(keys.size):
+        b = keys[i] >> shift
+        out[fill[b]] = keys[i]
+        fill[b] += 1
+    n_crowded = 0
+    for b in range(starts.size - 1):
+        lo = starts[b]
+        hi = starts[b + 1]
+        if hi - lo > _INSERTION_MAX:  # left for the caller, see hash_argsort
+            crowded[2 * n_crowded] = lo
+            crowded[2 * n_crowded + 1] = hi
+            n_crowded += 1
+            continue
+        for i in range(lo + 1, hi):
+            k = out[i]
+            j = i - 1
+            while j >= lo and out[j] > k:
+                out[j + 1] = out[j]
+                j -= 1
+            out[j + 1] = k
+    return out, n_crowded
+
+
+def hash_sort(keys: np.ndarray) -> np.ndarray:
+    """Sorted copy of uint64 keys whose top bits are uniform (hash bits), like hash_argsort but
+    with buckets sized to ~16 keys (up to 2**24 of them); numpy's radix sort of 64-bit integers
+    took 8 passes (1.8 s at 22M keys against 0.7 s here)."""
+    bits = int(min(24, max(8, np.log2(max(keys.size, 1) / 16))))
+    crowded = np.empty(2 * (keys.size // (_INSERTION_MAX + 1) + 1), np.int64)
+    out, n_crowded = _hash_sort(keys, bits, crowded)
+    for lo, hi in crowded[: 2 * n_crowded].reshape(-1, 2).tolist():
+        out[lo:hi].sort()
+    return out
+
+
 def _band_pairs(col: np.ndarray, max_bucket: int) -> np.ndarray:
     """Pair codes (lo * n + hi) of units sharing a key in one band."""
     n = col.size
@@ -203,12 +256,6 @@ def candidate_pairs_by_band(
     def one(band: int) -> np.ndarray:
         return _band_pairs(np.ascontiguousarray(column(band)), max_bucket)
 
-    if threads > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(threads) as pool:
-            chunks = list(pool.map(one, range(bands)))
-    else:
-        chunks = [one(b) for b in range(bands)]
+    chunks = thread_map(one, range(bands), threads)
     codes = np.unique(np.concatenate(chunks))
     return np.stack([codes // n, codes % n], axis=1)

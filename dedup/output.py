@@ -92,3 +92,9 @@ def pipe_closed_is_quiet() -> Iterator[None]:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         raise PipeClosed("output pipe closed") from None
+
+
+def stderr_line(message: str) -> None:
+    """One line on stderr, prefixed with the program's name: every warning and error says it so."""
+    sys.stderr.write(f"dedup: {message}\n")
+    sys.stderr.flush()

@@ -33,7 +33,8 @@ from numba import njit
 
 from .cluster import component_labels
 from .config import ScanConfig
-from .hashing import MASK32, P64_1, P64_2, U64, _xxh64_avalanche, rotl64
+from .hashing import MASK32, P64_1, U64, _xxh64_avalanche, xxh64_round
+from .lsh import hash_sort
 from .model import Cluster, DedupError, Document
 from .shingle import batch_shingles
 from .text import token_char_spans, token_char_spans_batch, tokenize_batch, tokens
@@ -122,60 +123,9 @@ def _index(
             raise DedupError("the passage level handles up to 2**32 words in one scan; scan fewer documents")
     keys = np.concatenate(key_parts) if key_parts else np.empty(0, np.uint64)
     del key_parts
-    keys = _sort_keys(keys)
+    keys = hash_sort(keys)
     low = np.concatenate(low_parts) if low_parts else np.empty(0, np.uint32)
     return keys, low, doc_start
-
-
-@njit(cache=True, nogil=True)
-def _bucket_sort(keys, bits, crowded_at, crowded):
-    """Sorted copy of keys whose top bits are uniform (hash bits): a counting pass on the top
-    `bits`, a stable scatter, then insertion sort inside each bucket (~16 keys). Buckets of more
-    than `crowded_at` keys (crafted input only) are listed in `crowded` for the caller to sort."""
-    n = keys.size
-    nb = 1 << bits
-    shift = U64(64 - bits)
-    starts = np.zeros(nb + 1, np.int64)
-    for i in range(n):
-        starts[(keys[i] >> shift) + U64(1)] += 1
-    for b in range(nb):
-        starts[b + 1] += starts[b]
-    fill = starts[:nb].copy()
-    out = np.empty(n, np.uint64)
-    for i in range(n):
-        b = keys[i] >> shift
-        out[fill[b]] = keys[i]
-        fill[b] += 1
-    n_crowded = 0
-    for b in range(nb):
-        lo = starts[b]
-        hi = starts[b + 1]
-        if hi - lo > crowded_at:
-            crowded[2 * n_crowded] = lo
-            crowded[2 * n_crowded + 1] = hi
-            n_crowded += 1
-            continue
-        for i in range(lo + 1, hi):
-            k = out[i]
-            j = i - 1
-            while j >= lo and out[j] > k:
-                out[j + 1] = out[j]
-                j -= 1
-            out[j + 1] = k
-    return out, n_crowded
-
-
-_CROWDED = 256
-
-
-def _sort_keys(keys: np.ndarray) -> np.ndarray:
-    """Sorted seed keys; numpy's radix sort of 64-bit integers took 8 passes (1.8 s at 22M keys)."""
-    bits = int(min(24, max(8, np.log2(max(keys.size, 1) / 16))))
-    crowded = np.empty(2 * (keys.size // (_CROWDED + 1) + 1), np.int64)
-    out, n_crowded = _bucket_sort(keys, bits, _CROWDED, crowded)
-    for lo, hi in crowded[: 2 * n_crowded].reshape(-1, 2).tolist():
-        out[lo:hi].sort()
-    return out
 
 
 # --- 2. seeds ---------------------------------------------------------------------------------
@@ -784,7 +734,7 @@ def _boilerplate_spans(pos, hashes, doc_start, n):
         acc = P64_1
         j = i
         while True:
-            acc = rotl64(acc + hashes[j] * P64_2, 31) * P64_1
+            acc = xxh64_round(acc, hashes[j])
             if j + 1 < m and pos[j + 1] == pos[j] + 1 and pos[j + 1] < doc_start[d + 1]:
                 j += 1
             elif j + 1 < m and pos[j + 1] == pos[j]:

@@ -24,7 +24,7 @@ from .segment import document_span, paragraphs_batch
 from .shingle import shingle_sets
 from .text import Tokens, tokenize_batch, unit_keys
 from .verify import jaccard_pairs
-from .workspace import thread_workspace
+from .workspace import thread_map, thread_workspace
 
 # Jaccard values are ratios of integers; this keeps 4/5 >= 0.8 true whatever the float rounding.
 _EPS = 1e-12
@@ -190,13 +190,7 @@ def _verify(
         first = tk.doc_start[np.searchsorted(chunk, doc[units])]
         return shingle_sets(tk.hash, first + rel_a[units], first + rel_b[units], config.ngram)
 
-    if threads > 1 and len(bounds) > 2:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(shingle_chunk, range(len(bounds) - 1)))
-    else:
-        parts = [shingle_chunk(i) for i in range(len(bounds) - 1)]
+    parts = thread_map(shingle_chunk, range(len(bounds) - 1), threads)
     shift = np.cumsum([0] + [v.size for _, v in parts])
     offsets = np.concatenate([[0]] + [o[1:] + shift[i] for i, (o, _) in enumerate(parts)]).astype(np.int64)
     values = np.concatenate([v for _, v in parts])

@@ -13,6 +13,7 @@ digits and combining marks make words (so scripts with combining marks are not c
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +22,6 @@ import numpy as np
 from numba import njit
 
 from .hashing import (
-    P64_1,
     P64_2,
     P64_3,
     P64_4,
@@ -35,6 +35,7 @@ from .hashing import (
     trailing_zeros,
     xxh3_64,
     xxh3_short,
+    xxh64_round,
 )
 from .workspace import Workspace
 
@@ -389,7 +390,7 @@ def unit_keys(tk_hash, tok_a, tok_b):
         acc0 = P64_5
         acc1 = P64_4
         for t in range(a, b):
-            acc0 = rotl64(acc0 + tk_hash[t] * P64_2, 31) * P64_1
+            acc0 = xxh64_round(acc0, tk_hash[t])
             acc1 = rotl64(acc1 ^ (tk_hash[t] * P64_3), 27) * P64_4 + P64_5
         count = U64(max(b - a, 0))
         out[u, 0] = _xxh64_avalanche(acc0 ^ count)
@@ -432,7 +433,8 @@ def token_char_spans_batch(texts: list[str]) -> list[tuple[np.ndarray, np.ndarra
     return out  # type: ignore[return-value]
 
 
-_ASCII_WORD = None  # compiled on first use
+# An ASCII token: alphanumerics joined by apostrophes, without the apostrophes at its edges.
+_ASCII_WORD = re.compile(r"['`]*([0-9A-Za-z](?:[0-9A-Za-z'`]*[0-9A-Za-z])?)['`]*")
 
 
 def _general_spans(text: str) -> list[tuple[int, int]]:
@@ -470,11 +472,6 @@ def token_char_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
     edges (quote-like apostrophes) are left out of its span. If NFKC composes across characters in
     a way this cannot follow, the token count differs from the kernel's; callers check.
     """
-    import re
-
-    global _ASCII_WORD
-    if _ASCII_WORD is None:
-        _ASCII_WORD = re.compile(r"['`]*([0-9A-Za-z](?:[0-9A-Za-z'`]*[0-9A-Za-z])?)['`]*")
     spans = [m.span(1) for m in _ASCII_WORD.finditer(text)] if text.isascii() else _general_spans(text)
     arr = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
     return arr[:, 0].copy(), arr[:, 1].copy()

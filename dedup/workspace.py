@@ -11,10 +11,14 @@ Writing every batch into the same memory removes both the cost and the noise.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 _GROWTH = 1.25
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Workspace:
@@ -47,3 +51,14 @@ def thread_workspace() -> Workspace:
     if ws is None:
         ws = _local.ws = Workspace()
     return ws
+
+
+def thread_map(fn: Callable[[T], R], items: Sequence[T], threads: int) -> list[R]:
+    """fn over items on up to `threads` threads (in order), or in this thread when one would do.
+    Worth it around the compiled kernels, which release the GIL; each thread gets its own workspace."""
+    if threads <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(threads, len(items))) as pool:
+        return list(pool.map(fn, items))
