@@ -638,24 +638,64 @@ def _covered(start: int, end: int, intervals: list[tuple[int, int]]) -> int:
     return total
 
 
+# Two aligned spans of one document are the same place (one passage) when their overlap is at least
+# this share of the longer one. A short quote inside a long repeated stretch overlaps it, but is a
+# passage of its own: merging on any overlap chained every small shared span into the big one.
+_SAME_PLACE = 0.5
+
+
+@njit(cache=True, nogil=True)
+def _place_kernel(doc, start, end, order, same):
+    """Spans visited in `order` (by doc, start, longest first) -> (place of each span, place doc,
+    start, end). A span joins the open place of its document it overlaps most if that overlap is at
+    least `same` of the longer of the two, else it opens a place; a place's extent is the union of
+    its spans. Open places are those reaching past the current start (few: nested passages)."""
+    m = order.size
+    place_of = np.empty(m, np.int64)
+    p_doc = np.empty(m, np.int64)
+    p_start = np.empty(m, np.int64)
+    p_end = np.empty(m, np.int64)
+    open_ = np.empty(m, np.int64)
+    n_open = 0
+    k = 0
+    for t in range(m):
+        i = order[t]
+        d, s, e = doc[i], start[i], end[i]
+        c = 0
+        best = -1
+        best_over = 0
+        while c < n_open:
+            q = open_[c]
+            if p_doc[q] != d or p_end[q] <= s:
+                open_[c] = open_[n_open - 1]  # closed: no later span (later start) reaches it
+                n_open -= 1
+                continue
+            over = min(e, p_end[q]) - max(s, p_start[q])
+            if over >= same * max(e - s, p_end[q] - p_start[q]) and over > best_over:
+                best, best_over = q, over
+            c += 1
+        if best < 0:
+            p_doc[k], p_start[k], p_end[k] = d, s, e
+            open_[n_open] = k
+            n_open += 1
+            best = k
+            k += 1
+        else:
+            p_start[best] = min(p_start[best], s)
+            p_end[best] = max(p_end[best], e)
+        place_of[i] = best
+    return place_of, p_doc[:k], p_start[:k], p_end[:k]
+
+
 def _places(spans: list[tuple[int, int, int]]) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
     """Spans (doc, start, end) -> (place of each span, places as (doc, start, end)): in one document,
-    a span that overlaps the current place is part of it, so members never overlap. (A text repeated
-    back to back aligns in several overlapping ways; they are one place.)"""
-    order = sorted(range(len(spans)), key=lambda i: spans[i])
-    place_of = np.empty(len(spans), dtype=np.int64)
-    places: list[tuple[int, int, int]] = []
-    for i in order:
-        d, s, e = spans[i]
-        if places:
-            pd, ps, pe = places[-1]
-            if pd == d and min(e, pe) - max(s, ps) > 0:
-                places[-1] = (pd, ps, max(pe, e))
-                place_of[i] = len(places) - 1
-                continue
-        places.append((d, s, e))
-        place_of[i] = len(places) - 1
-    return place_of, places
+    spans that mostly overlap (_SAME_PLACE) are one place, the same passage found by several
+    alignments with slightly different ends. A text repeated back to back aligns in several
+    overlapping ways; members of one cluster that still overlap are merged in _clusters_of_places."""
+    arr = np.array(spans, dtype=np.int64).reshape(-1, 3)
+    order = np.lexsort((-arr[:, 2], arr[:, 1], arr[:, 0]))
+    place_of, p_doc, p_start, p_end = _place_kernel(arr[:, 0], arr[:, 1], arr[:, 2], order, _SAME_PLACE)
+    return place_of, list(zip(p_doc.tolist(), p_start.tolist(), p_end.tolist(), strict=True))
 
 
 def _clusters_of_places(
@@ -667,40 +707,53 @@ def _clusters_of_places(
     exact: np.ndarray,
     boilerplate: bool,
 ) -> list[Cluster]:
-    """Connected places as passage clusters, members sorted by (doc, start), edges de-duplicated."""
+    """Connected places as passage clusters, members sorted by (doc, start), edges de-duplicated.
+    Places of one cluster that overlap in one document (text repeated back to back) are one
+    member, so members never overlap; a cluster left with one member is no cluster."""
     n = len(places)
     labels, n_clusters = component_labels(n, left, right)
     if n_clusters == 0:
         return []
-    p_doc = np.array([p[0] for p in places], dtype=np.int64)
-    p_start = np.array([p[1] for p in places], dtype=np.int64)
-    p_end = np.array([p[2] for p in places], dtype=np.int64)
     by_cluster: list[list[int]] = [[] for _ in range(n_clusters)]
     for i in np.flatnonzero(labels >= 0).tolist():
         by_cluster[labels[i]].append(i)
+    member_of = np.full(n, -1, dtype=np.int64)  # place -> member index within its cluster
+    spans_of: list[list[list[int]]] = []
+    for members in by_cluster:
+        spans: list[list[int]] = []
+        for i in sorted(members, key=lambda i: places[i]):
+            d, s, e = places[i]
+            if spans and spans[-1][0] == d and s < spans[-1][2]:
+                spans[-1][2] = max(spans[-1][2], e)
+            else:
+                spans.append([d, s, e])
+            member_of[i] = len(spans) - 1
+        spans_of.append(spans)
     edges_of: list[dict[tuple[int, int], tuple[float, bool]]] = [{} for _ in range(n_clusters)]
     for a, b, w, x in zip(left.tolist(), right.tolist(), weight.tolist(), exact.tolist(), strict=True):
-        a, b = min(a, b), max(a, b)
+        i, j = sorted((int(member_of[a]), int(member_of[b])))
+        if i == j:
+            continue
         book = edges_of[labels[a]]
-        best = book.get((a, b))
+        best = book.get((i, j))
         if best is None or w > best[0]:
-            book[(a, b)] = (w, bool(x))
+            book[(i, j)] = (w, bool(x))
     out = []
-    for members, book in zip(by_cluster, edges_of, strict=True):
-        m = np.array(sorted(members, key=lambda i: (p_doc[i], p_start[i], p_end[i])), dtype=np.int64)
-        position = {int(p): k for k, p in enumerate(m.tolist())}
-        edges = sorted((position[a], position[b], w, x) for (a, b), (w, x) in book.items())
+    for spans, book in zip(spans_of, edges_of, strict=True):
+        if len(spans) < 2 or not book:
+            continue
+        m = np.array(spans, dtype=np.int64)
+        edges = sorted((i, j, w, x) for (i, j), (w, x) in book.items())
         e = np.array([[i, j] for i, j, _, _ in edges], dtype=np.int64).reshape(-1, 2)
         sims = np.array([w for _, _, w, _ in edges], dtype=np.float64)
         out.append(
             Cluster(
                 level="passage",
-                doc=p_doc[m],
-                start=p_start[m],
-                end=p_end[m],
+                doc=m[:, 0].copy(),
+                start=m[:, 1].copy(),
+                end=m[:, 2].copy(),
                 similarity=float(sims.min()),
-                exact=all(x for _, _, _, x in edges)
-                and _same_words(documents, p_doc[m], p_start[m], p_end[m]),
+                exact=all(x for _, _, _, x in edges) and _same_words(documents, m[:, 0], m[:, 1], m[:, 2]),
                 edges=e,
                 edge_similarity=sims,
                 boilerplate=boilerplate,

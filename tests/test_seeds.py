@@ -130,3 +130,115 @@ def test_schema_key_order(report):
     assert (p["threshold"], p["ngram"], p["num_perm"]) == (0.8, 5, 128)
     assert p["min_words"] == {"document": 5, "paragraph": 5, "passage": 8}
     assert p["bands"] * p["rows"] <= p["num_perm"]
+
+
+# --- `dedup scan seeds/ --level passage --min-words 6`: the issue's expectations, passages alone --
+
+
+@pytest.fixture(scope="module")
+def passage_report(seeds_dir):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = run(["scan", str(seeds_dir), "--level", "passage", "--min-words", "6", "--format", "json"])
+    assert code == 0
+    return json.loads(buf.getvalue())
+
+
+def _raw(seeds_dir, prefix: str) -> str:
+    """A seed file as bytes decoded by hand (no BOM, LF line ends), independent of dedup's reader."""
+    (path,) = [p for p in seeds_dir.iterdir() if p.name.startswith(prefix)]
+    return path.read_bytes().decode("utf-8")
+
+
+def _occurrences(text: str, phrase: str) -> list[tuple[int, int]]:
+    out, at = [], text.find(phrase)
+    while at >= 0:
+        out.append((at, at + len(phrase)))
+        at = text.find(phrase, at + 1)
+    return out
+
+
+def _holding(report, prefix: str, phrase: str) -> list[dict]:
+    """Passage clusters with a member in the document `prefix` whose text holds `phrase`."""
+    return [
+        c
+        for c in report["clusters"]
+        if c["level"] == "passage"
+        and any(m["doc"].startswith(prefix) and phrase in m["text"] for m in c["members"])
+    ]
+
+
+def _spans(cluster, prefix: str) -> list[tuple[int, int]]:
+    return [(m["start"], m["end"]) for m in cluster["members"] if m["doc"].startswith(prefix)]
+
+
+def _docs(cluster) -> set[str]:
+    return {m["doc"][:3] for m in cluster["members"]}
+
+
+def test_passages_alone_members_are_the_raw_slices(passage_report, seeds_dir):
+    for c in passage_report["clusters"]:
+        for m in c["members"]:
+            assert m["text"] == _raw(seeds_dir, m["doc"][:3])[m["start"] : m["end"]]
+
+
+def test_passages_alone_putin_allies_quote_is_one_cluster_of_001_and_003(passage_report, seeds_dir):
+    [c] = _holding(passage_report, "003", "work with them")
+    assert _docs(c) == {"001", "003"}
+    ends_001 = {e for _, e in _occurrences(_raw(seeds_dir, "001"), "work with them as allies")}
+    ends_003 = {e for _, e in _occurrences(_raw(seeds_dir, "003"), "work with them “as allies")}
+    assert ends_003 >= {e for _, e in _spans(c, "003")}
+    assert ends_001 >= {e for _, e in _spans(c, "001")}
+    assert all("establish direct contact with" in m["text"] for m in c["members"])
+
+
+def test_passages_alone_224_people_is_one_cluster_of_000_and_001(passage_report, seeds_dir):
+    phrase = "killing all 224 people on board"
+    [c] = _holding(passage_report, "000", phrase)
+    assert _docs(c) == {"000", "001"}
+    assert _spans(c, "000") == _occurrences(_raw(seeds_dir, "000"), phrase)
+    in_001 = _spans(c, "001")
+    assert in_001 and set(in_001) <= set(_occurrences(_raw(seeds_dir, "001"), phrase))
+
+
+def test_passages_alone_kerry_is_one_cluster_of_000_and_002(passage_report, seeds_dir):
+    [c] = _holding(passage_report, "000", "John Kerry")
+    assert _docs(c) == {"000", "002"}
+    assert _spans(c, "000") == _occurrences(_raw(seeds_dir, "000"), "US Secretary of State, John Kerry, said")
+    assert _spans(c, "002") == _occurrences(_raw(seeds_dir, "002"), "US Secretary of State John Kerry said")
+
+
+def test_passages_alone_002_interview_quote_is_one_cluster_of_two(passage_report, seeds_dir):
+    raw = _raw(seeds_dir, "002")
+    [c] = _holding(passage_report, "002", "We have proposed to cooperate")
+    starts = [s for s, _ in _occurrences(raw, "We have proposed to cooperate")]
+    ends = [e for _, e in _occurrences(raw, "interview with CBS television")]
+    assert len(starts) == len(ends) == 2
+    assert _spans(c, "002") == list(zip(starts, ends, strict=True)) and _docs(c) == {"002"}
+    assert c["exact"] is False
+
+
+def test_passages_alone_004_pairs_with_no_other_document(passage_report):
+    for c in passage_report["clusters"]:
+        assert "004" not in _docs(c) or _docs(c) == {"004"}
+
+
+def test_passages_alone_001_self_repeat_is_its_own_cluster(passage_report, seeds_dir):
+    """001 carries its wire story twice; that self-match must not swallow the small passages other
+    documents share with it (places are one passage only when they mostly overlap)."""
+    raw = _raw(seeds_dir, "001")
+    first, second = _occurrences(raw, "President Vladimir Putin on Tuesday ordered")
+    end1, end2 = (e for _, e in _occurrences(raw, "people on board"))
+    [c] = _holding(passage_report, "001", "President Vladimir Putin on Tuesday ordered")
+    assert _spans(c, "001") == [(first[0], end1), (second[0], end2)] and _docs(c) == {"001"}
+    for phrase, prefix in [("killing all 224", "000"), ("Islamic State group in Syria", "002")]:
+        [small] = _holding(passage_report, prefix, phrase)
+        assert "001" in _docs(small) and len(small["members"]) <= 3
+
+
+def test_passages_alone_reuse_counts_only_text_aligned_with_other_documents(passage_report):
+    reuse = {r["doc"][:3]: r for r in passage_report["reuse"]}
+    assert set(reuse) == {"000", "001", "002", "003"}
+    assert reuse["001"]["shared_fraction"] < 0.1  # its self-repeat is not shared with anyone
+    withs = {d: sorted(w[:3] for w in r["with"]) for d, r in reuse.items()}
+    assert withs == {"000": ["001", "002"], "001": ["000", "002", "003"], "002": ["000", "001"], "003": ["001"]}
