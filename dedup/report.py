@@ -103,16 +103,30 @@ def build_report(
 
 def _reuse(documents: list[Document], clusters: list[Cluster]) -> list[dict[str, Any]]:
     """The syndication view: per document holding text shared with other documents (any level,
-    boilerplate excluded), how much of it is shared and with whom. Absent documents share nothing."""
+    boilerplate excluded), how much of it is shared and with whom. Absent documents share nothing.
+
+    Shared means linked to a place in another document by the cluster's own evidence: an edge (a
+    verified pair, a passage alignment), or, in an exact cluster, the same words. Cluster
+    membership alone is not enough: components chain a~b~c where a and c share nothing, and a
+    passage aligned only with another place of its own document (a self-repeat) is not reuse."""
     spans: dict[int, list[tuple[int, int]]] = {}
     partners: dict[int, set[int]] = {}
     for c in clusters:
-        docs = set(c.doc.tolist())
-        if c.boilerplate or len(docs) < 2:
+        doc = c.doc.tolist()
+        if c.boilerplate or len(set(doc)) < 2:
             continue
-        for d, s, e in zip(c.doc.tolist(), c.start.tolist(), c.end.tolist(), strict=True):
-            spans.setdefault(d, []).append((s, e))
-            partners.setdefault(d, set()).update(docs - {d})
+        if c.exact:  # every member has the same words: each pair is a copy
+            pairs = [(i, j) for i in range(len(doc)) for j in range(i + 1, len(doc))]
+        else:
+            pairs = [(int(i), int(j)) for i, j in c.edges.tolist()]
+        linked: dict[int, set[int]] = {}
+        for i, j in pairs:
+            if doc[i] != doc[j]:
+                linked.setdefault(i, set()).add(doc[j])
+                linked.setdefault(j, set()).add(doc[i])
+        for i, others in linked.items():
+            spans.setdefault(doc[i], []).append((int(c.start[i]), int(c.end[i])))
+            partners.setdefault(doc[i], set()).update(others)
     out = []
     for d in sorted(spans):
         shared = _union_length(spans[d])

@@ -18,7 +18,7 @@ from test_properties import ANY_TEXT, WORDS
 
 from dedup import ScanConfig
 from dedup.io import read_documents
-from dedup.model import Document
+from dedup.model import Cluster, Document
 from dedup.scan import scan_documents
 from dedup.synth import make_passage_corpus, render, sample_words
 from dedup.text import token_char_spans, tokens
@@ -261,3 +261,34 @@ def test_repeated_text_gives_non_overlapping_members_and_exact_only_for_equal_wo
             assert d1 != d2 or e1 <= s2
         words = {tuple(tokens(docs[d].text[s:e])) for d, s, e in spans}
         assert c.exact == (len(words) == 1)
+
+
+def _cluster(members, edges, exact=False, level="passage"):
+    doc, start, end = (np.array(x, dtype=np.int64) for x in zip(*members, strict=True))
+    return Cluster(
+        level=level,
+        doc=doc,
+        start=start,
+        end=end,
+        similarity=0.9,
+        exact=exact,
+        edges=np.array(edges, dtype=np.int64).reshape(-1, 2),
+        edge_similarity=np.full(len(edges), 0.9),
+    )
+
+
+def test_reuse_comes_from_alignments_between_documents_not_cluster_membership():
+    """Issue 4: a document's reuse is the text it shares with other documents, and with whom.
+    In a chain a~b~c, a and c share nothing directly; a span aligned only with another place of its
+    own document (a self-repeat) is not shared with another document."""
+    from dedup.report import _reuse
+
+    docs = [Document(id=i, text="x" * 1000, source="t") for i in "abcd"]
+    chain = _cluster([(0, 0, 100), (1, 0, 100), (1, 500, 600), (2, 200, 300)], [(0, 1), (1, 2), (2, 3)])
+    self_repeat = _cluster([(0, 300, 340), (3, 0, 400), (3, 500, 900)], [(1, 2), (0, 2)])
+    same_words = _cluster([(0, 800, 850), (3, 800, 850), (3, 950, 1000)], [(0, 1), (1, 2)], exact=True)
+    reuse = {r["doc"]: r for r in _reuse(docs, [chain, self_repeat, same_words])}
+    assert {d: r["with"] for d, r in reuse.items()} == {"a": ["b", "d"], "b": ["a", "c"], "c": ["b"], "d": ["a"]}
+    assert {d: r["shared_chars"] for d, r in reuse.items()} == {"a": 190, "b": 200, "c": 100, "d": 450}
+    # d's [0, 400) is aligned only with d's [500, 900): a self-repeat, not reuse. d's [950, 1000)
+    # holds the same words as a's [800, 850) (an exact cluster), so it is shared with a.
