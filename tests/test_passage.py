@@ -288,7 +288,12 @@ def test_reuse_comes_from_alignments_between_documents_not_cluster_membership():
     self_repeat = _cluster([(0, 300, 340), (3, 0, 400), (3, 500, 900)], [(1, 2), (0, 2)])
     same_words = _cluster([(0, 800, 850), (3, 800, 850), (3, 950, 1000)], [(0, 1), (1, 2)], exact=True)
     reuse = {r["doc"]: r for r in _reuse(docs, [chain, self_repeat, same_words])}
-    assert {d: r["with"] for d, r in reuse.items()} == {"a": ["b", "d"], "b": ["a", "c"], "c": ["b"], "d": ["a"]}
+    assert {d: r["with"] for d, r in reuse.items()} == {
+        "a": ["b", "d"],
+        "b": ["a", "c"],
+        "c": ["b"],
+        "d": ["a"],
+    }
     assert {d: r["shared_chars"] for d, r in reuse.items()} == {"a": 190, "b": 200, "c": 100, "d": 450}
     # d's [0, 400) is aligned only with d's [500, 900): a self-repeat, not reuse. d's [950, 1000)
     # holds the same words as a's [800, 850) (an exact cluster), so it is shared with a.

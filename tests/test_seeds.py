@@ -241,4 +241,9 @@ def test_passages_alone_reuse_counts_only_text_aligned_with_other_documents(pass
     assert set(reuse) == {"000", "001", "002", "003"}
     assert reuse["001"]["shared_fraction"] < 0.1  # its self-repeat is not shared with anyone
     withs = {d: sorted(w[:3] for w in r["with"]) for d, r in reuse.items()}
-    assert withs == {"000": ["001", "002"], "001": ["000", "002", "003"], "002": ["000", "001"], "003": ["001"]}
+    assert withs == {
+        "000": ["001", "002"],
+        "001": ["000", "002", "003"],
+        "002": ["000", "001"],
+        "003": ["001"],
+    }
