@@ -64,3 +64,48 @@ def test_hash_argsort_crowded_bucket_is_still_a_stable_sort():
     order, ordered = hash_argsort(keys)
     assert np.array_equal(order, np.argsort(keys, kind="stable"))
     assert np.array_equal(ordered, np.sort(keys))
+
+
+def _reference_pairs(keys: np.ndarray, max_bucket: int) -> set[tuple[int, int]]:
+    """Candidates by the definition: per band, units with equal keys (in index order), all pairs or
+    star + chain for a bucket over max_bucket."""
+    out: set[tuple[int, int]] = set()
+    for band in keys:
+        groups: dict[int, list[int]] = {}
+        for unit, key in enumerate(band.tolist()):
+            groups.setdefault(key, []).append(unit)
+        for members in groups.values():
+            if len(members) <= max_bucket:
+                out.update((a, b) for x, a in enumerate(members) for b in members[x + 1 :])
+            else:
+                out.update((members[0], b) for b in members[1:])
+                out.update(zip(members[1:-1], members[2:], strict=True))
+    return out
+
+
+@given(
+    st.integers(2, 400),
+    st.integers(1, 4),
+    st.integers(1, 40),
+    st.integers(0, 2**32),
+    st.sampled_from([3, MAX_BUCKET_PAIRS]),
+)
+@settings(max_examples=80, deadline=None)
+def test_candidate_pairs_match_the_definition(n, bands, distinct, seed, max_bucket):
+    """Keys drawn from few values that differ only in their low bits: the packed sort truncates
+    keys to their top bits, so these collide there and must be split by their full keys."""
+    rng = np.random.default_rng(seed)
+    high = rng.integers(0, 4, size=(bands, n), dtype=np.uint64) << np.uint64(60)
+    low = rng.integers(0, distinct, size=(bands, n), dtype=np.uint64)
+    keys = high | low
+    pairs = candidate_pairs(keys, max_bucket=max_bucket)
+    assert [tuple(p) for p in pairs.tolist()] == sorted(_reference_pairs(keys, max_bucket))
+
+
+def test_candidate_pairs_on_uniform_keys_match_the_definition():
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 2**64, size=(6, 20_000), dtype=np.uint64)
+    keys[:, 1::97] = keys[:, 0:1]  # one hot bucket per band, plus random pairs
+    keys[:, 3::1000] = keys[:, 5::1000][:, : keys[:, 3::1000].shape[1]]
+    pairs = candidate_pairs(keys)
+    assert [tuple(p) for p in pairs.tolist()] == sorted(_reference_pairs(keys, MAX_BUCKET_PAIRS))
