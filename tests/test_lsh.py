@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -79,7 +81,7 @@ def _reference_pairs(keys: np.ndarray, max_bucket: int) -> set[tuple[int, int]]:
                 out.update((a, b) for x, a in enumerate(members) for b in members[x + 1 :])
             else:
                 out.update((members[0], b) for b in members[1:])
-                out.update(zip(members[1:-1], members[2:], strict=True))
+                out.update(itertools.pairwise(members[1:]))
     return out
 
 
