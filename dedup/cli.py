@@ -161,17 +161,27 @@ def scan(
             f"warning: with --num-perm {num_perm}, a pair at similarity {target:.2f} becomes a candidate "
             f"with probability {recall:.3f} (< 0.99); raise --num-perm for full recall"
         )
-    read = read_documents(
-        paths, text_field=text_field, id_field=id_field, skip_bad=skip_bad, max_doc_bytes=max_doc_bytes
-    )
-    for s in read.skipped:
-        warn(f"warning: skipped {s.source}: {s.reason}")
-    from .engine import available_cpus
+    from .engine import Signer, available_cpus, remap
 
     if workers < 0:
         raise DedupError(f"--workers must be 0 (one per CPU) or more, got {workers}")
-    with _progress(len(read.documents), enabled=not quiet and sys.stderr.isatty()) as advance:
-        result = scan_documents(read.documents, config, progress=advance, workers=workers or available_cpus())
+    workers = workers or available_cpus()
+    # Documents are signed while the rest is still being read (on the workers, once there are
+    # enough batches), so reading a large input overlaps with hashing it.
+    with Signer(config, workers) as signer:
+        read = read_documents(
+            paths,
+            text_field=text_field,
+            id_field=id_field,
+            skip_bad=skip_bad,
+            max_doc_bytes=max_doc_bytes,
+            on_text=signer.offer if config.unit_levels else None,
+        )
+        for s in read.skipped:
+            warn(f"warning: skipped {s.source}: {s.reason}")
+        signed = remap(signer.finish(), signer.texts, read.documents) if config.unit_levels else None
+        with _progress(len(read.documents), enabled=not quiet and sys.stderr.isatty()) as advance:
+            result = scan_documents(read.documents, config, progress=advance, workers=workers, signed=signed)
     inputs = {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad}
     report = build_report(read.documents, read.skipped, result, config, __version__, inputs)
     width = None

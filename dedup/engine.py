@@ -1,27 +1,32 @@
 """Where signing runs: in this process, or in a pool of worker processes over batches.
 
-Signing is the only stage whose cost grows with the corpus, and its kernels are CPU-bound, so
-processes (not threads: tokenizing still spends a fifth of its time in Python) take one batch at a
-time. With the fork start method the workers inherit the documents copy-on-write and receive only
-batch ranges; they send back the compact per-unit arrays. Results come back in batch order, so the
-report is the same for any number of workers.
+Signing is the stage whose cost grows with the corpus, and its kernels are CPU-bound, so processes
+(not threads: tokenizing still spends a fifth of its time in Python) take one batch at a time.
+
+A `Signer` takes texts as they are read, so on large inputs the workers sign early batches while
+this process is still parsing later ones (reading was a serial tenth of a 200k-document scan).
+With the fork start method the workers inherit every text offered before the pool started and
+receive only a batch's range for those; later batches travel to them pickled. Results come back
+in batch order, so the report is the same for any number of workers.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from .config import ScanConfig
 from .model import Document
 from .scan import UnitBatch, sign_batch
 
-# Documents the forked workers read (set only around a pool's lifetime, in the parent).
-_DOCUMENTS: list[Document] | None = None
+# Texts the forked workers read by range (set only around a pool's start, in the parent).
+_TEXTS: list[str] | None = None
 # Fewer batches than this per worker and a pool costs more than it saves.
 _MIN_BATCHES_PER_WORKER = 4
+
+Signed = dict[str, UnitBatch]
 
 
 def available_cpus() -> int:
@@ -32,37 +37,141 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _sign_range(task: tuple[int, int, ScanConfig]) -> dict[str, UnitBatch]:
-    start, stop, config = task
-    assert _DOCUMENTS is not None, "worker started without documents"
-    return sign_batch([d.text for d in _DOCUMENTS[start:stop]], start, config)
+def _sign_task(task: tuple[int, int, list[str] | None, ScanConfig]) -> Signed:
+    start, stop, texts, config = task
+    if texts is None:
+        assert _TEXTS is not None, "worker started without texts"
+        texts = _TEXTS[start:stop]
+    return sign_batch(texts, start, config)
+
+
+class Signer:
+    """Signs texts in batches as they are offered, on `workers` processes once there are enough.
+
+    The first batch is signed here, before any fork, so the kernels are compiled or loaded once and
+    the workers inherit them. Batches then wait until there are enough of them to be worth a pool
+    (small inputs never start one); from then on each full batch goes to the pool as it fills up.
+    Use as a context manager: leaving it shuts the pool down.
+    """
+
+    def __init__(self, config: ScanConfig, workers: int) -> None:
+        self.config = config
+        self.workers = workers if "fork" in mp.get_all_start_methods() else 1
+        self.texts: list[str] = []
+        self._cut = 0  # texts before this are in a batch
+        self._batches: list[tuple[int, int, Signed | Future[Signed] | None]] = []  # None: waiting
+        self._pool: ProcessPoolExecutor | None = None
+        self._hold = False  # cutting batches of texts already in memory: start no pool yet
+
+    def __enter__(self) -> Signer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def offer(self, text: str) -> None:
+        self.texts.append(text)
+        if len(self.texts) - self._cut >= self.config.batch_size:
+            self._cut_batch(len(self.texts))
+
+    def _cut_batch(self, stop: int) -> None:
+        start, self._cut = self._cut, stop
+        if not self._batches:
+            self._batches.append((start, stop, sign_batch(self.texts[start:stop], start, self.config)))
+        elif self._pool is not None:
+            task = (start, stop, self.texts[start:stop], self.config)
+            self._batches.append((start, stop, self._pool.submit(_sign_task, task)))
+        else:
+            self._batches.append((start, stop, None))
+            if not self._hold:
+                self._maybe_start_pool(len(self._batches) - 1 >= _MIN_BATCHES_PER_WORKER * self.workers)
+
+    def extend(self, texts: Sequence[str]) -> None:
+        """Offer texts already in memory: all of them are cut into batches before the pool starts,
+        so the workers inherit them all and no batch travels pickled."""
+        self._hold = True
+        try:
+            for text in texts:
+                self.offer(text)
+        finally:
+            self._hold = False
+
+    def _maybe_start_pool(self, enough: bool) -> None:
+        """Fork the workers once `enough` waiting batches justify them (fewer workers when there
+        are fewer than _MIN_BATCHES_PER_WORKER batches for each); they inherit every text so far,
+        so the waiting batches go by range."""
+        global _TEXTS
+        waiting = len(self._batches) - 1
+        workers = min(self.workers, waiting // _MIN_BATCHES_PER_WORKER)
+        if self._pool is not None or not enough or workers <= 1:
+            return
+        _TEXTS = self.texts
+        try:
+            self._pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+            for k, (start, stop, done) in enumerate(self._batches):
+                if done is None:
+                    task = (start, stop, None, self.config)
+                    self._batches[k] = (start, stop, self._pool.submit(_sign_task, task))
+            # Submitting starts the workers (forks) before it returns, so the texts are inherited.
+        finally:
+            _TEXTS = None
+
+    def finish(self) -> Iterator[tuple[int, Signed]]:
+        """(texts in the batch, its units per level) for every batch, in order."""
+        if len(self.texts) > self._cut:
+            self._cut_batch(len(self.texts))
+        self._maybe_start_pool(True)
+        for start, stop, done in self._batches:
+            if done is None:  # too few batches for a pool
+                done = sign_batch(self.texts[start:stop], start, self.config)
+            elif isinstance(done, Future):
+                done = done.result()
+            yield stop - start, done
+
+
+def remap(batches: Iterator[tuple[int, Signed]], offered: Sequence[str], kept: Sequence[Document]):
+    """Signed batches of the offered texts, renumbered to the documents the reader kept.
+
+    The reader offers texts as it parses them but may still drop some (a duplicate id, a file
+    rejected as a whole under --skip-bad); the kept documents are the offered ones in order, minus
+    those. A kept document is matched to its offered text by identity (two texts that are the same
+    object are equal, so a mismatch between them cannot change any signature).
+    """
+    import numpy as np
+
+    if len(offered) == len(kept):
+        yield from batches
+        return
+    new_index = np.full(len(offered), -1, dtype=np.int64)
+    j = 0
+    for i, text in enumerate(offered):
+        if j < len(kept) and kept[j].text is text:
+            new_index[i] = j
+            j += 1
+    if j != len(kept):
+        raise AssertionError("the reader kept a document it never offered for signing")
+    for n_docs, signed in batches:
+        out = {}
+        for level, u in signed.items():
+            doc = new_index[u.doc]
+            keep = doc >= 0
+            out[level] = UnitBatch(
+                doc=doc[keep],
+                line=u.line[keep],
+                rel_a=u.rel_a[keep],
+                rel_b=u.rel_b[keep],
+                exact=u.exact[keep],
+                keys=u.keys[:, keep],
+            )
+        yield n_docs, out
 
 
 def signed_batches(
     documents: list[Document], config: ScanConfig, workers: int
-) -> Iterator[tuple[int, dict[str, UnitBatch]]]:
-    """(documents in the batch, its units per level) for every batch, in order."""
-    global _DOCUMENTS
-    ranges = [
-        (b, min(b + config.batch_size, len(documents))) for b in range(0, len(documents), config.batch_size)
-    ]
-    if not ranges:
-        return
-    # The first batch runs here: it compiles or loads the kernels once, before any fork, so the
-    # workers inherit them instead of each loading them again.
-    start, stop = ranges[0]
-    yield stop - start, sign_batch([d.text for d in documents[start:stop]], start, config)
-    rest = ranges[1:]
-    workers = min(workers, len(rest) // _MIN_BATCHES_PER_WORKER)
-    if workers <= 1 or "fork" not in mp.get_all_start_methods():
-        for start, stop in rest:
-            yield stop - start, sign_batch([d.text for d in documents[start:stop]], start, config)
-        return
-    _DOCUMENTS = documents
-    try:
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-            tasks = [(start, stop, config) for start, stop in rest]
-            for (start, stop), batch in zip(rest, pool.map(_sign_range, tasks, chunksize=2), strict=True):
-                yield stop - start, batch
-    finally:
-        _DOCUMENTS = None
+) -> Iterator[tuple[int, Signed]]:
+    """(documents in the batch, its units per level) for every batch of documents held in memory."""
+    with Signer(config, workers) as signer:
+        signer.extend([d.text for d in documents])
+        yield from signer.finish()

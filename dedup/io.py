@@ -17,7 +17,7 @@ import shutil
 import stat
 import sys
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -49,6 +49,7 @@ def read_documents(
     skip_bad: bool = False,
     stdin: BinaryIO | None = None,
     max_doc_bytes: int = MAX_DOC_BYTES,
+    on_text: Callable[[str], None] | None = None,
 ) -> ReadResult:
     """Read every input in order, keeping ids unique across all of them.
 
@@ -57,10 +58,14 @@ def read_documents(
     document (a text file, a JSONL line, a .json file, the decompressed content of a .gz) may be
     larger than `max_doc_bytes`: a larger one is never held in memory, and is an error, or a skip
     with `skip_bad`.
+
+    `on_text` sees each document's text as soon as it is parsed, so hashing can start while the
+    rest is read; a document offered there may still be dropped (a duplicate id, or a file
+    rejected whole), and the documents returned are the offered ones in order, minus those.
     """
     if max_doc_bytes < 1:
         raise DedupError(f"--max-doc-bytes must be positive, got {max_doc_bytes}")
-    reader = _Reader(text_field, id_field, skip_bad, max_doc_bytes)
+    reader = _Reader(text_field, id_field, skip_bad, max_doc_bytes, on_text)
     for index, arg in enumerate(paths):
         reader.arg_index = index
         if arg == "-":
@@ -85,7 +90,15 @@ def read_documents(
 class _Reader:
     """Accumulates documents and skips, so one policy (raise or record) applies everywhere."""
 
-    def __init__(self, text_field: str, id_field: str | None, skip_bad: bool, max_bytes: int) -> None:
+    def __init__(
+        self,
+        text_field: str,
+        id_field: str | None,
+        skip_bad: bool,
+        max_bytes: int,
+        on_text: Callable[[str], None] | None = None,
+    ) -> None:
+        self.on_text = on_text
         self.text_field = text_field
         self.id_field = id_field
         self.skip_bad = skip_bad
@@ -100,10 +113,12 @@ class _Reader:
             raise err
         self.skipped.append(Skipped(source=err.where, reason=err.problem))
 
-    def add(self, doc: Document, *, derived: bool = True) -> None:
+    def add(self, doc: Document, *, derived: bool = True, offered: bool = False) -> None:
         """Keep ids unique. An id derived from a path (not from --id-field) that clashes with one
         from another argument (two folders holding the same file names, say) falls back to the
         document's source path, which tells the two apart; any other clash is an input error."""
+        if not offered and self.on_text is not None:
+            self.on_text(doc.text)
         first = self._seen.get(doc.id)
         if first is not None and derived and first[1] != self.arg_index and doc.source not in self._seen:
             doc = Document(id=doc.source, text=doc.text, source=doc.source, meta=doc.meta)
@@ -214,18 +229,22 @@ class _Reader:
                     continue
                 where = f"{path}:{lineno}"
                 try:
-                    docs.append(self._document(parse_line(where, line), where, f"{name}:{lineno}"))
+                    doc = self._document(parse_line(where, line), where, f"{name}:{lineno}")
                 except InputError as err:
                     if not self.skip_bad:
                         raise
                     skipped.append(Skipped(source=err.where, reason=err.problem))
+                    continue
+                docs.append(doc)
+                if self.on_text is not None:
+                    self.on_text(doc.text)
         except (OSError, EOFError, zlib.error) as err:  # a read or decompression error mid-file
             problem = _os_problem(err) if isinstance(err, OSError) and err.strerror else _one_line(err)
             raise InputError(path, f"cannot read: {problem}") from None
         self.skipped.extend(skipped)
         for doc in docs:
             try:
-                self.add(doc, derived=self.id_field is None)
+                self.add(doc, derived=self.id_field is None, offered=True)
             except InputError as err:
                 self.fail(err)
 

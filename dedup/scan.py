@@ -8,7 +8,7 @@ candidate, which are few.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -366,17 +366,21 @@ def scan_documents(
     config: ScanConfig,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
+    signed: Iterable[tuple[int, dict[str, UnitBatch]]] | None = None,
 ) -> ScanResult:
     """Run the whole pipeline over documents held in memory.
 
     Signing (the cost that grows with the corpus) runs on `workers` processes; everything after
-    it runs here. The result does not depend on `workers`.
+    it runs here, its sorts and verification on `workers` threads. The result does not depend on
+    `workers`. `signed` takes batches already signed (by an engine.Signer fed while reading).
     """
     from .engine import signed_batches
 
     acc = {level: _Units() for level in config.unit_levels}
     if acc:
-        for n_docs, batch in signed_batches(documents, config, workers):
+        if signed is None:
+            signed = signed_batches(documents, config, workers)
+        for n_docs, batch in signed:
             for level, units in batch.items():
                 acc[level].parts.append(units)
             if progress is not None:
