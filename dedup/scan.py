@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .cluster import component_labels, components
+from .cluster import component_labels
 from .config import LEVELS, ScanConfig
 from .lsh import band_keys, candidate_pairs_by_band, hash_argsort
 from .minhash import unit_signatures
@@ -333,18 +333,25 @@ class _DocumentPairs:
 
     @classmethod
     def build(cls, clusters: list[Cluster], n_docs: int) -> _DocumentPairs:
+        """All document clusters at once: one components pass over the identical-copy edges (a
+        components call per cluster took a second at 200k documents)."""
         cluster_of = np.full(n_docs, -1, dtype=np.int64)
         klass = np.arange(n_docs, dtype=np.int64)
-        pairs: set[tuple[int, int]] = set()
-        for ci, c in enumerate(clusters):
-            cluster_of[c.doc] = ci
-            same = c.edge_similarity >= 1.0
-            roots = components(c.doc.size, c.edges[same, 0], c.edges[same, 1])
-            for group in roots:
-                klass[c.doc[group]] = c.doc[group[0]]
-            for i, j in c.edges[~same].tolist():
-                a, b = int(klass[c.doc[i]]), int(klass[c.doc[j]])
-                pairs.add((min(a, b), max(a, b)))
+        if not clusters:
+            return cls(cluster_of, klass, frozenset())
+        sizes = np.array([c.doc.size for c in clusters], dtype=np.int64)
+        docs = np.concatenate([c.doc for c in clusters])
+        cluster_of[docs] = np.repeat(np.arange(len(clusters)), sizes)
+        base = np.repeat(np.concatenate([[0], np.cumsum(sizes)[:-1]]), [c.edges.shape[0] for c in clusters])
+        edges = docs[np.concatenate([c.edges for c in clusters]) + base[:, None]]
+        same = np.concatenate([c.edge_similarity for c in clusters]) >= 1.0
+        labels, n_labels = component_labels(n_docs, edges[same, 0], edges[same, 1])
+        grouped = np.flatnonzero(labels >= 0)
+        smallest = np.full(n_labels, n_docs, dtype=np.int64)
+        np.minimum.at(smallest, labels[grouped], grouped)
+        klass[grouped] = smallest[labels[grouped]]
+        a, b = klass[edges[~same, 0]], klass[edges[~same, 1]]
+        pairs = set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
         return cls(cluster_of, klass, frozenset(pairs))
 
     def explain(self, par: Cluster) -> bool:
