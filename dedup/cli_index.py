@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -95,14 +96,18 @@ def filter_command(
     ] = "drop",
     rejects: Annotated[
         Path | None,
-        typer.Option(help="Write duplicates (with duplicate_of) and, with --skip-bad, bad lines here."),
+        typer.Option(
+            help="Write duplicates (with duplicate_of) and, with --skip-bad, bad lines here; "
+            "the file is replaced when the stream ends (untouched if the run fails)."
+        ),
     ] = None,
     text_field: Annotated[str, typer.Option(help="JSON field holding the text.")] = "text",
     id_field: Annotated[
         str, typer.Option(help="JSON field holding the id (default: -:LINE when absent).")
     ] = "id",
     skip_bad: Annotated[
-        bool, typer.Option("--skip-bad", help="Send bad lines to --rejects instead of stopping.")
+        bool,
+        typer.Option("--skip-bad", help="Send bad lines to --rejects (required) instead of stopping."),
     ] = False,
     batch_size: Annotated[int, typer.Option(help="Most records per batch (one transaction each).")] = 1000,
     max_doc_bytes: Annotated[
@@ -114,37 +119,35 @@ def filter_command(
     (or to --rejects with what they duplicate) or annotated."""
     from .filter import check_mode, run_filter
     from .index import Index
-    from .output import pipe_closed_is_quiet
+    from .output import pipe_closed_is_quiet, replacing
 
     check_mode(mode)
-    if skip_bad and rejects is None and mode == "drop":
-        raise DedupError("--skip-bad needs --rejects FILE in drop mode: bad lines go there, never nowhere")
+    if skip_bad and rejects is None:  # a bad line is not JSON: it can be neither passed nor annotated
+        raise DedupError("--skip-bad needs --rejects FILE: bad lines go there, never nowhere")
     if batch_size < 1:
         raise DedupError(f"--batch-size must be positive, got {batch_size}")
     if sys.stdin is None:
         raise DedupError("standard input is closed")
-    with Index.open(index) as idx:
+    with Index.open(index) as idx, ExitStack() as stack:
         out = sys.stdout.buffer
-        rej = open(rejects, "wb") if rejects is not None else None  # noqa: SIM115 - closed below
-        try:
-            with pipe_closed_is_quiet():
-                stats = run_filter(
-                    idx,
-                    sys.stdin.fileno(),
-                    out,
-                    rej,
-                    add=add,
-                    mode=mode,
-                    text_field=text_field,
-                    id_field=id_field,
-                    skip_bad=skip_bad,
-                    batch_size=batch_size,
-                    warn=_say,
-                    max_doc_bytes=max_doc_bytes,
-                )
-        finally:
-            if rej is not None:
-                rej.close()
+        # The rejects file appears when the stream is done, whole (renamed from a temporary beside
+        # it); a failed or interrupted run leaves an existing one untouched. stdout streams.
+        rej = stack.enter_context(replacing(rejects, "--rejects")) if rejects is not None else None
+        with pipe_closed_is_quiet():
+            stats = run_filter(
+                idx,
+                sys.stdin.fileno(),
+                out,
+                rej,
+                add=add,
+                mode=mode,
+                text_field=text_field,
+                id_field=id_field,
+                skip_bad=skip_bad,
+                batch_size=batch_size,
+                warn=_say,
+                max_doc_bytes=max_doc_bytes,
+            )
     if not quiet:
         _say(
             f"filter: {stats.lines} lines, {stats.new} new ({stats.added} added), "

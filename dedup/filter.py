@@ -33,7 +33,7 @@ class FilterStats:
     lines: int = 0
     new: int = 0
     duplicates: int = 0
-    rejected: int = 0  # bad lines sent to the rejects file (or dropped with a warning)
+    rejected: int = 0  # bad lines sent to the rejects file
     added: int = 0
 
 
@@ -129,6 +129,8 @@ def run_filter(
     (after writing every line before it) unless skip_bad."""
     if max_doc_bytes < 1:
         raise DedupError(f"--max-doc-bytes must be positive, got {max_doc_bytes}")
+    if skip_bad and rejects is None:  # a skipped line would be in neither output
+        raise DedupError("--skip-bad needs --rejects FILE: bad lines go there, never nowhere")
     stats = FilterStats()
     fingerprint: int | None = None
     line_no = 0
@@ -180,7 +182,7 @@ def run_filter(
                 stats.rejected += 1
                 if warn is not None:
                     warn(f"warning: skipped {source}:{number}: {error}")
-                if rejects is not None:
+                if rejects is not None:  # always, with skip_bad (checked above)
                     rejects.write(_rejected(raw, error, number))
             elif r is not None and r.is_new:
                 stats.new += 1

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import BinaryIO
 
 from .model import DedupError
 
@@ -39,32 +40,61 @@ def write_output(text: str, output: Path | None) -> None:
             buffer.write(data)
             buffer.flush()
         return
+    with replacing(output) as fh:
+        try:
+            fh.write(data)
+        except OSError as exc:
+            raise DedupError(f"--output {output}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def replacing(output: Path, option: str = "--output") -> Iterator[BinaryIO]:
+    """A binary file to write `output` through: a regular file (or a new one) is written to a
+    temporary file beside it and renamed over it when the block ends without an exception, keeping
+    an existing file's permissions; on any exception (Ctrl-C included) the temporary is removed and
+    the old file is left as it was. A device, FIFO or terminal is written in place. OS errors of
+    opening, closing and renaming become one-line DedupErrors naming `option`."""
     try:
         st = os.stat(output)
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise DedupError(f"--output {output}: {exc.strerror}") from None
+        raise DedupError(f"{option} {output}: {exc.strerror}") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
-        raise DedupError(f"--output {output}: is a directory")
-    try:
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            with open(output, "wb") as fh:  # a device, FIFO or terminal: write through it
-                fh.write(data)
-            return
-        _replace_atomically(output, data, st)
-    except OSError as exc:
-        raise DedupError(f"--output {output}: {exc.strerror or exc}") from None
-
-
-def _replace_atomically(output: Path, data: bytes, st: os.stat_result | None) -> None:
+        raise DedupError(f"{option} {output}: is a directory")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        try:  # a device, FIFO or terminal: write through it
+            fh = open(output, "wb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise DedupError(f"{option} {output}: {exc.strerror or exc}") from None
+        try:
+            yield fh
+        except BaseException:
+            with suppress(OSError):
+                fh.close()
+            raise
+        try:
+            fh.close()
+        except OSError as exc:
+            raise DedupError(f"{option} {output}: {exc.strerror or exc}") from None
+        return
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.is_dir():
-        raise DedupError(f"--output {output}: no such directory: {parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=parent)
+        raise DedupError(f"{option} {output}: no such directory: {parent}")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise DedupError(f"{option} {output}: {exc.strerror or exc}") from None
+    fh = os.fdopen(fd, "wb")
+    try:
+        yield fh
+    except BaseException:
+        with suppress(OSError):
+            fh.close()
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:
+        fh.close()
         if st is not None:
             os.chmod(tmp, stat.S_IMODE(st.st_mode))
         else:
@@ -72,8 +102,10 @@ def _replace_atomically(output: Path, data: bytes, st: os.stat_result | None) ->
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, output)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise DedupError(f"{option} {output}: {exc.strerror or exc}") from None
         raise
 
 

@@ -210,7 +210,7 @@ def test_filter_passes_records_byte_for_byte_and_accounts_for_every_line(tmp_pat
     assert dups and all(
         r["duplicate_of"] and r["meta"] == {"z": r["meta"]["z"], "a": "é\u2028"} for r in dups
     )
-    annotated = _filter(index, src, "--mode", "annotate", "--skip-bad")
+    annotated = _filter(index, src, "--mode", "annotate", "--skip-bad", "--rejects", str(rejects))
     records = [json.loads(x) for x in annotated.stdout.splitlines()]
     assert len(records) == len(lines) - 3
     assert all(list(r)[-1] == "dedup" and r["n"] == 1.5 for r in records)
@@ -377,3 +377,63 @@ def test_filter_into_a_closed_pipe_stops_quietly(tmp_path):
         proc.stdout.close()  # like `| head -c 100`
         _, err = proc.communicate(timeout=120)
     assert proc.returncode == 141 and err == b""
+
+
+def test_rejects_file_appears_complete_or_not_at_all(tmp_path):
+    """--rejects is written to a temporary file beside it and renamed when the stream is done: a
+    failed or interrupted run leaves an existing rejects file as it was (and no temporary)."""
+    index = str(tmp_path / "i.dedup")
+    subprocess.run([DEDUP, "index", "create", index], check=True, capture_output=True)
+    texts = make_corpus(3, dup_fraction=0.0, seed=21).texts
+    good = b"".join(orjson.dumps({"id": f"r{k}", "text": t}) + b"\n" for k, t in enumerate(texts))
+    dup = orjson.dumps({"id": "copy", "text": texts[0]}) + b"\n"
+    rejects = tmp_path / "rej.jsonl"
+    rejects.write_bytes(b"previous rejects\n")
+    rejects.chmod(0o640)
+    leftovers = lambda: sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".rej"))  # noqa: E731
+    # a bad line stops the run: the old rejects file is untouched
+    done = _run_filter(index, good + dup + b"{bad\n", "--add", "--rejects", str(rejects))
+    assert done.returncode == 2 and b"invalid JSON" in done.stderr
+    assert rejects.read_bytes() == b"previous rejects\n" and leftovers() == []
+    # Ctrl-C while the stream is still open: exit 130, one line, the old rejects file untouched
+    proc = subprocess.Popen(
+        [DEDUP, "filter", "--index", index, "--add", "--rejects", str(rejects)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(good + dup)
+    proc.stdin.flush()
+    assert proc.stdout.readline()  # the batch was answered: the run is under way
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.decode().strip() == "dedup: interrupted"
+    assert rejects.read_bytes() == b"previous rejects\n" and leftovers() == []
+    # a completed run replaces it whole, keeping its permissions
+    done = _run_filter(index, good + dup, "--add", "--rejects", str(rejects))
+    assert done.returncode == 0, done.stderr
+    rej = [json.loads(x) for x in rejects.read_bytes().splitlines()]
+    assert [r["id"] for r in rej] == ["copy"] and rej[0]["duplicate_of"][0][0] == "r0"
+    assert rejects.stat().st_mode & 0o777 == 0o640 and leftovers() == []
+    # a missing directory is an error before any input is read; a device is written in place
+    done = _run_filter(index, good, "--rejects", str(tmp_path / "nowhere" / "rej.jsonl"))
+    assert done.returncode == 2 and b"no such directory" in done.stderr and done.stdout == b""
+    done = _run_filter(index, good + dup, "--rejects", os.devnull)
+    assert done.returncode == 0 and Path(os.devnull).is_char_device()
+
+
+def test_skip_bad_needs_rejects_in_annotate_mode_too(tmp_path):
+    """Issue 5: every input line ends up in stdout or the rejects file. A bad line cannot be
+    annotated (it is not JSON), so annotate mode with --skip-bad needs --rejects, as drop does."""
+    index = str(tmp_path / "i.dedup")
+    subprocess.run([DEDUP, "index", "create", index], check=True, capture_output=True)
+    data = orjson.dumps({"text": "plain words of a record that is fine"}) + b"\n{bad\n"
+    done = _run_filter(index, data, "--mode", "annotate", "--skip-bad")
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode().count("\n") == 1 and "--skip-bad needs --rejects" in done.stderr.decode()
+    rejects = tmp_path / "rej.jsonl"
+    done = _run_filter(index, data, "--mode", "annotate", "--skip-bad", "--rejects", str(rejects))
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1 and json.loads(done.stdout)["dedup"]["new"] is True
+    assert [json.loads(x)["raw"] for x in rejects.read_bytes().splitlines()] == ["{bad"]
