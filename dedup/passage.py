@@ -11,12 +11,14 @@ different words needs alignment. The stages, each over whole arrays:
 3. runs: seed pairs on one diagonal (the same offset between the two places) whose n-grams are
    at most `max_gap` words apart form a run; a changed word leaves such a gap.
 4. alignments: runs of one pair of documents on nearby diagonals that follow each other (a dropped
-   or inserted clause shifts the diagonal) merge into one alignment. Its spans are maximal: a word
-   past either end that also matched would have made one more seed.
-5. places and clusters: per document, overlapping aligned spans are one place; alignments link
-   places; connected places form a passage cluster. An alignment that a document or paragraph
-   cluster already covers (both of its sides lie in members of one such cluster) is dropped, so
-   nothing is reported twice.
+   or inserted clause shifts the diagonal) merge into one alignment. A banded, gapped X-drop
+   extension then carries each end past its first and last seed, across a changed, inserted or
+   dropped word near the end that left too few matching words for a seed (see _extend_one).
+5. places and clusters: per document, aligned spans that mostly overlap (the same passage found by
+   several alignments) are one place; a short passage inside a longer repeated stretch is a place
+   of its own. Alignments link places; connected places form a passage cluster. An alignment that
+   a document or paragraph cluster already covers (both of its sides lie in members of one such
+   cluster) is dropped, so nothing is reported twice.
 6. boilerplate: runs of consecutive boilerplate n-grams form spans, and spans with identical words
    form one `boilerplate` cluster each: reported once, and never counted as reuse.
 
@@ -46,8 +48,10 @@ _ALL_PAIRS_UP_TO = 64
 _KEY_BUDGET = 384 << 20
 # An alignment counts as already reported when this share of each side lies in unit-cluster members.
 _EXPLAINED = 0.9
-# Extension past the seeds: match / mismatch scores and the drop below the best that ends it.
-_MATCH, _MISMATCH, _XDROP = 1, -2, 4
+# Extension past the seeds: match, mismatch and gap scores, and the drop below the best that ends
+# it (see _extend_one); _BAND: the most words one side may gain on the other while extending.
+_SCORE = np.array([1, -1, -1, 4], dtype=np.int64)
+_BAND = 3
 _EXTEND_SLACK = 3  # words an alignment may lack before extension and still be extended
 
 
@@ -474,46 +478,99 @@ def _alignments(
 # --- 4b. extension past the seeds ---------------------------------------------------------------
 
 
+_NONE = -(1 << 40)  # score of a cell no alignment reaches
+
+
+@njit(inline="always", cache=True)
+def _usable(boiler, x, lim, step):
+    """Whether token x lies inside the limit (exclusive, in direction step) and is not boilerplate
+    (boilerplate is reported once, on its own, never as part of a passage)."""
+    if step > 0:
+        return x < lim and not boiler[x]
+    return x >= lim and not boiler[x]
+
+
 @njit(cache=True, nogil=True)
-def _extend_one(tok, boiler, a, b, a_lim, b_lim, step):
-    """Ungapped X-drop extension from token a (side A) and b (side B) in direction `step`, up to
-    the limits (exclusive): matches score +1, mismatches -2, and the extension ends at the best
-    score, given up once the score falls _XDROP below it. Returns (words added, words matched)."""
-    score = 0
-    best = 0
-    best_len = 0
-    best_matched = 0
-    matched = 0
-    length = 0
+def _extend_one(tok, boiler, a, b, a_lim, b_lim, step, band, score, prev, prev_m, cur, cur_m):
+    """Banded, gapped X-drop extension from token a (side A) and b (side B) in direction `step`,
+    up to the limits (exclusive). score = (match, mismatch, gap, xdrop): a cell (i words of A, j of
+    B, |i - j| <= band) scores its best path of matches, mismatches and one-sided gaps (an inserted
+    or dropped word); cells more than xdrop below the best so far are dropped, and the extension
+    stops when a whole row is. It ends at the first best cell: with +1, -1, -1 a changed, inserted or
+    dropped word is bridged when two matching words follow it, while a lone word matching past it
+    (as likely a frequent word matching by chance) is left out. prev, prev_m, cur, cur_m: scratch
+    rows of 2 * band + 1. Returns (words of A, words of B, words matched)."""
+    match, mismatch, gap, xdrop = score[0], score[1], score[2], score[3]
+    width = 2 * band + 1
+    best, bi, bj, bm = 0, 0, 0, 0
+    ok_b = 0  # B words known usable
+    for o in range(width):  # row 0: only gaps in A (j = o - band words of B)
+        prev[o] = _NONE
+        prev_m[o] = 0
+    prev[band] = 0
+    for j in range(1, band + 1):
+        if not _usable(boiler, b + step * (j - 1), b_lim, step):
+            break
+        ok_b = j
+        prev[band + j] = gap * j if gap * j >= -xdrop else _NONE
+    i = 0
     while True:
-        x = a + step * length
-        y = b + step * length
-        if step > 0 and (x >= a_lim or y >= b_lim):
+        i += 1
+        x = a + step * (i - 1)
+        if not _usable(boiler, x, a_lim, step):
             break
-        if step < 0 and (x < a_lim or y < b_lim):
+        alive = False
+        for o in range(width):
+            j = i + o - band
+            cur[o] = _NONE
+            cur_m[o] = 0
+            if j < 0:
+                continue
+            if j > ok_b:
+                if j == ok_b + 1 and _usable(boiler, b + step * (j - 1), b_lim, step):
+                    ok_b = j
+                else:
+                    break
+            h = _NONE
+            m = 0
+            if j >= 1 and prev[o] > _NONE:  # word i of A against word j of B
+                same = tok[x] == tok[b + step * (j - 1)]
+                h = prev[o] + (match if same else mismatch)
+                m = prev_m[o] + (1 if same else 0)
+            if o + 1 < width and prev[o + 1] > _NONE:  # word i of A against nothing
+                c = prev[o + 1] + gap
+                if c > h or (c == h and prev_m[o + 1] > m):
+                    h, m = c, prev_m[o + 1]
+            if j >= 1 and o >= 1 and cur[o - 1] > _NONE:  # word j of B against nothing
+                c = cur[o - 1] + gap
+                if c > h or (c == h and cur_m[o - 1] > m):
+                    h, m = c, cur_m[o - 1]
+            if h < best - xdrop:
+                continue
+            cur[o] = h
+            cur_m[o] = m
+            alive = True
+            if h > best:
+                best, bi, bj, bm = h, i, j, m
+        if not alive:
             break
-        if boiler[x] or boiler[y]:
-            break  # boilerplate is reported once, on its own, never as part of a passage
-        length += 1
-        if tok[x] == tok[y]:
-            score += _MATCH
-            matched += 1
-        else:
-            score += _MISMATCH
-        if score > best:
-            best = score
-            best_len = length
-            best_matched = matched
-        elif best - score >= _XDROP:
-            break
-    return best_len, best_matched
+        for o in range(width):
+            prev[o] = cur[o]
+            prev_m[o] = cur_m[o]
+    return bi, bj, bm
 
 
 @njit(cache=True, nogil=True)
-def _extend(rows, tok, boiler, first, count, local):
+def _extend(rows, tok, boiler, first, count, local, band, score):
     """Extend every alignment past its first and last seed (a changed word just before the end of a
-    passage leaves fewer than n matching words after it, so no seed); token hashes of document d
-    are tok[first[local[d]] : first[local[d]] + count[local[d]]]."""
+    passage leaves fewer than n matching words after it, so no seed; an inserted or dropped one
+    also shifts the diagonal); token hashes of document d are tok[first[local[d]] :
+    first[local[d]] + count[local[d]]]."""
+    width = 2 * band + 1
+    prev = np.empty(width, np.int64)
+    prev_m = np.empty(width, np.int64)
+    cur = np.empty(width, np.int64)
+    cur_m = np.empty(width, np.int64)
     for k in range(rows.shape[0]):
         da, a0, a1, db, b0, b1 = rows[k, 0], rows[k, 1], rows[k, 2], rows[k, 3], rows[k, 4], rows[k, 5]
         fa, fb = first[local[da]], first[local[db]]
@@ -521,14 +578,18 @@ def _extend(rows, tok, boiler, first, count, local):
         same = da == db
         # forward: side A may not run into side B of the same document
         a_lim = fa + (b0 if same else na)
-        n_fwd, m_fwd = _extend_one(tok, boiler, fa + a1, fb + b1, a_lim, fb + nb, 1)
+        ia, jb, m_fwd = _extend_one(
+            tok, boiler, fa + a1, fb + b1, a_lim, fb + nb, 1, band, score, prev, prev_m, cur, cur_m
+        )
         # backward: side B may not run back into side A of the same document
-        b_lim = fb + (a1 + n_fwd if same else 0)
-        n_bwd, m_bwd = _extend_one(tok, boiler, fa + a0 - 1, fb + b0 - 1, fa, b_lim, -1)
-        rows[k, 1] = a0 - n_bwd
-        rows[k, 2] = a1 + n_fwd
-        rows[k, 4] = b0 - n_bwd
-        rows[k, 5] = b1 + n_fwd
+        b_lim = fb + (a1 + ia if same else 0)
+        ia0, jb0, m_bwd = _extend_one(
+            tok, boiler, fa + a0 - 1, fb + b0 - 1, fa, b_lim, -1, band, score, prev, prev_m, cur, cur_m
+        )
+        rows[k, 1] = a0 - ia0
+        rows[k, 2] = a1 + ia
+        rows[k, 4] = b0 - jb0
+        rows[k, 5] = b1 + jb
         rows[k, 6] += m_fwd + m_bwd
 
 
@@ -562,7 +623,8 @@ def _extend_alignments(
     at = first[local[b_doc[mine]]] + (boiler[mine] - doc_start[b_doc[mine]])
     for j in range(config.ngram):  # an n-gram covers its n words (all inside its document)
         flags[at + j] = True
-    _extend(rows, tok, flags, first, np.concatenate(counts), local)
+    band = min(_BAND, config.max_gap)
+    _extend(rows, tok, flags, first, np.concatenate(counts), local, band, _SCORE)
 
 
 # --- 5. places and clusters -------------------------------------------------------------------

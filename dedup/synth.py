@@ -185,13 +185,15 @@ def make_corpus(
 
 @dataclass(frozen=True, slots=True)
 class PlantedPassage:
-    """One copy of a planted passage: document, [start, end) characters, and whether it was edited."""
+    """One copy of a planted passage: document, [start, end) characters, whether it was edited, and
+    for each of its words the index of the passage word it is (-1 for a word an edit brought in)."""
 
     passage: int
     doc: int
     start: int
     end: int
     edited: bool
+    origin: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,40 +225,44 @@ def make_passage_corpus(
     the first copy verbatim, the others with floor(edits_per_word * length) random word edits
     (substitution, insertion or deletion). Offsets of every copy are exact character offsets."""
     rng = np.random.default_rng(seed)
-    inserts: list[list[tuple[int, list[str], bool]]] = [[] for _ in range(n_docs)]
+    inserts: list[list[tuple[int, list[str], bool, list[int]]]] = [[] for _ in range(n_docs)]
     for p in range(n_passages):
         source = sample_words(int(rng.integers(span[0], span[1] + 1)), rng, vocab_size)
         k = min(n_docs, int(rng.integers(copies[0], copies[1] + 1)))
         for c, d in enumerate(rng.choice(n_docs, size=k, replace=False).tolist()):
             ws = list(source)
+            origin = list(range(len(source)))
             if c:
                 for _ in range(int(edits_per_word * len(source))):
                     at = int(rng.integers(1, len(ws) - 1))  # edits inside, not at the very ends
                     op = int(rng.integers(3))
                     if op == 0:
                         ws[at] = sample_words(1, rng, vocab_size)[0]
+                        origin[at] = -1
                     elif op == 1:
                         ws.insert(at, sample_words(1, rng, vocab_size)[0])
+                        origin.insert(at, -1)
                     else:
                         del ws[at]
-            inserts[d].append((p, ws, c > 0))
+                        del origin[at]
+            inserts[d].append((p, ws, c > 0, origin))
     texts: list[str] = []
     planted: list[PlantedPassage] = []
     for d in range(n_docs):
         base = sample_words(int(rng.integers(int(0.8 * words), int(1.2 * words) + 1)), rng, vocab_size)
         points = np.sort(rng.integers(0, len(base) + 1, size=len(inserts[d]))).tolist()
         out: list[str] = []
-        ranges: list[tuple[int, int, int, bool]] = []
+        ranges: list[tuple[int, int, int, bool, list[int]]] = []
         prev = 0
-        for at, (p, ws, edited) in zip(points, inserts[d], strict=True):
+        for at, (p, ws, edited, origin) in zip(points, inserts[d], strict=True):
             out += base[prev:at]
-            ranges.append((p, len(out), len(out) + len(ws), edited))
+            ranges.append((p, len(out), len(out) + len(ws), edited, origin))
             out += ws
             prev = at
         out += base[prev:]
         text = render(out, rng)
         spans = [m.span() for m in _WORD.finditer(text.lower())]
-        for p, a, b, edited in ranges:
-            planted.append(PlantedPassage(p, d, spans[a][0], spans[b - 1][1], edited))
+        for p, a, b, edited, origin in ranges:
+            planted.append(PlantedPassage(p, d, spans[a][0], spans[b - 1][1], edited, tuple(origin)))
         texts.append(text)
     return PassageCorpus(texts=texts, ids=[f"doc{i:06d}" for i in range(n_docs)], planted=planted)

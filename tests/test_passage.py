@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -100,29 +101,65 @@ def test_seeds_no_passage_repeats_a_paragraph_cluster(seed_passages, seeds_dir):
         assert not any(t.startswith("President Vladimir Putin on Tuesday") for t in texts)
 
 
-def _clusters_holding(result, doc: int, start: int, end: int) -> set[int]:
-    out = set()
-    for ci, c in enumerate(result.clusters):
+def _word_starts(text: str) -> np.ndarray:
+    """Character offsets of the words of a generated text (its words are runs of a-z)."""
+    return np.array([m.start() for m in re.finditer(r"[a-z]+", text.lower())], dtype=np.int64)
+
+
+# A planted copy is found with its offsets when one cluster has a member in the copy's document and
+# one in the verbatim copy's whose spans cover both planted spans, except at most the edited
+# boundary words: the words between an end and the first (last) two consecutive words that match
+# the passage. A lone word matching past a changed, inserted or dropped one is no evidence an
+# aligner can use: frequent words match by chance (scoring it as a match made 4.5% of the members
+# on these corpora run two words past their planted span), while two in a row rarely do. The
+# generator never edits a copy's first or last word, so with no edit next to an end the whole span
+# must be covered. Members may also not run more than one word past the span (one chance match).
+def _must_cover(origin: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(first, last) word of the copy and (first, last) word of the passage that must be covered."""
+    pairs = [i for i in range(len(origin) - 1) if origin[i] >= 0 and origin[i + 1] == origin[i] + 1]
+    c0, c1 = pairs[0], pairs[-1] + 1
+    return c0, c1, origin[c0], origin[c1]
+
+
+def _covers(member: tuple[int, int], planted, first: int, last: int, starts: np.ndarray) -> bool:
+    s, e = member
+    words = starts[(starts >= planted.start) & (starts < planted.end)]
+    before = np.count_nonzero((starts >= s) & (starts < planted.start))
+    after = np.count_nonzero((starts >= planted.end) & (starts < e))
+    return s <= words[first] and e > words[last] and before <= 1 and after <= 1
+
+
+def planted_recall(corpus, clusters) -> tuple[int, int]:
+    """(copies found with their offsets, copies): every edited copy against the verbatim one."""
+    starts = [_word_starts(t) for t in corpus.texts]
+    members = defaultdict(list)  # doc -> (cluster, start, end)
+    for ci, c in enumerate(clusters):
         for d, s, e in zip(c.doc.tolist(), c.start.tolist(), c.end.tolist(), strict=True):
-            if d == doc and min(e, end) - max(s, start) >= 0.5 * (end - start):
-                out.add(ci)
-    return out
-
-
-@pytest.mark.parametrize("seed", [1, 2])
-def test_planted_passages_with_edits_are_found_with_their_offsets(seed):
-    corpus = make_passage_corpus(600, 150, span=(15, 30), edits_per_word=0.1, seed=seed)
-    result = scan_documents(corpus.documents(), ScanConfig(levels=("passage",)))
+            members[d].append((ci, (s, e)))
     by_passage = defaultdict(list)
     for p in corpus.planted:
         by_passage[p.passage].append(p)
     found = total = 0
     for copies in by_passage.values():
-        source = copies[0]
-        home = _clusters_holding(result, source.doc, source.start, source.end)
-        for copy in copies[1:]:
+        [source] = [p for p in copies if not p.edited]
+        for copy in copies:
+            if copy is source:
+                continue
             total += 1
-            found += bool(home & _clusters_holding(result, copy.doc, copy.start, copy.end))
+            c0, c1, s0, s1 = _must_cover(copy.origin)
+            home = {ci for ci, m in members[source.doc] if _covers(m, source, s0, s1, starts[source.doc])}
+            found += any(
+                ci in home and _covers(m, copy, c0, c1, starts[copy.doc]) for ci, m in members[copy.doc]
+            )
+    return found, total
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_planted_passages_with_edits_are_found_with_their_offsets(seed):
+    """Issue 4: recall at least 0.95 for planted spans of 15+ words with one edit per 10 words."""
+    corpus = make_passage_corpus(600, 150, span=(15, 30), edits_per_word=0.1, seed=seed)
+    result = scan_documents(corpus.documents(), ScanConfig(levels=("passage",)))
+    found, total = planted_recall(corpus, result.clusters)
     assert total > 200
     assert found / total >= 0.95
     # Offsets: every member lies on a planted copy, and verbatim copies are framed exactly.
