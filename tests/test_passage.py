@@ -334,3 +334,54 @@ def test_reuse_comes_from_alignments_between_documents_not_cluster_membership():
     assert {d: r["shared_chars"] for d, r in reuse.items()} == {"a": 190, "b": 200, "c": 100, "d": 450}
     # d's [0, 400) is aligned only with d's [500, 900): a self-repeat, not reuse. d's [950, 1000)
     # holds the same words as a's [800, 850) (an exact cluster), so it is shared with a.
+
+
+_QUOTE = (
+    "We have proposed to cooperate with the countries of the region and with everyone who is ready "
+    "to take part, as we have said many times before, in a common platform against the terrorists "
+    "who threaten all of us"
+)
+_DROPPED = ", as we have said many times before,"
+
+
+def test_a_dropped_clause_inside_a_long_quote_is_still_one_passage():
+    """Issue 4: an alignment extends across a dropped clause (a shift of the diagonal within
+    --max-gap), so the quote and its shortened copy are one passage, framed on the whole quote."""
+    short = _QUOTE.replace(_DROPPED, "")
+    assert len(tokens(_QUOTE)) - len(tokens(short)) == 7
+    a = f"Speaking in Moscow on Monday, the president said: “{_QUOTE}.” Officials did not comment further."
+    b = f"In a televised address, he repeated that “{short},” before leaving for the airport with his ministers."
+    docs = [Document(id="a", text=a, source="t"), Document(id="b", text=b, source="t")]
+    (c,) = scan_documents(docs, ScanConfig(levels=("passage",))).clusters
+    assert [
+        docs[d].text[s:e] for d, s, e in zip(c.doc.tolist(), c.start.tolist(), c.end.tolist(), strict=True)
+    ] == [
+        _QUOTE,
+        short,
+    ]
+    assert 0.7 < c.similarity < 1.0 and not c.exact
+
+
+@pytest.mark.parametrize(
+    ("df", "boilerplate"),
+    [("0.5", True), ("0.9", False), ("0.01", True), ("29", True), ("30", False)],
+)
+def test_boilerplate_df_as_a_fraction_or_a_count(cli, tmp_path, df, boilerplate):
+    """--boilerplate-df below 1 is a fraction of the documents (never fewer than 10), else a count.
+    A footer in 30 of 40 documents is boilerplate when the limit is below 30: 0.5 (20 documents),
+    0.01 (the floor, 10), the count 29; it is reuse at 0.9 (36) and at the count 30."""
+    rng = np.random.default_rng(4)
+    footer = (
+        "Subscribe to our newsletter for the latest news and analysis delivered to your inbox every morning"
+    )
+    for i in range(40):
+        text = render(sample_words(200, rng), rng) + ("\n\n" + footer if i < 30 else "")
+        (tmp_path / f"d{i:02d}.txt").write_text(text)
+    code, out, _ = cli("scan", str(tmp_path), "--level", "passage", "--boilerplate-df", df, "-f", "json")
+    assert code == 0
+    report = json.loads(out)
+    (c,) = report["clusters"]
+    assert len(c["members"]) == 30 and c["boilerplate"] is boilerplate
+    # As reuse, two footers preceded by the same (frequent) word align one word further.
+    assert all(m["text"] == footer if boilerplate else m["text"].endswith(footer) for m in c["members"])
+    assert (report["reuse"] == []) is boilerplate
