@@ -331,4 +331,17 @@ def _interrupted(exc: BaseException) -> bool:
 
 
 def main() -> None:
-    sys.exit(run())
+    try:
+        code = run()
+    except KeyboardInterrupt:  # landed between run's own handlers and here
+        _err("interrupted")
+        code = 130
+    # The command is over: its output is written, or its error said. A Ctrl-C from here on (while
+    # the interpreter joins threads, runs atexit hooks and tears down) is ignored, so the status is
+    # the command's, not a traceback or a silent death by SIGINT once the handlers are reset.
+    import signal
+    from contextlib import suppress
+
+    with suppress(ValueError):  # not the main thread (an embedding program): leave its handling alone
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)

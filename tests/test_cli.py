@@ -219,3 +219,59 @@ def test_progress_bar_advances_to_the_total(capsys):
             advance(1)
     with _progress(10, enabled=False) as advance:
         assert advance is None
+
+
+DEDUP = str(Path(sys.executable).parent / "dedup")
+
+
+def _maps(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return ""
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see the imports")
+def test_ctrl_c_while_still_importing_is_one_line_and_130(tmp_path):
+    """SIGINT while the console script is still importing (numpy loaded, numba and the kernels not
+    yet): one line on stderr and 130, never a KeyboardInterrupt traceback."""
+    import signal
+    import time
+
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [DEDUP, "scan", str(tmp_path), "-f", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 30
+        while "_multiarray_umath" not in _maps(proc.pid) and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.0005)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, err.decode(), out) == (130, "dedup: interrupted\n", b"")
+
+
+@pytest.mark.slow
+def test_ctrl_c_after_the_report_is_written_is_never_silent(tmp_path, seeds_dir):
+    """SIGINT just after the report was written (while the interpreter shuts down): the work is
+    done, so the signal is ignored and the exit status is the run's; or, if it lands before the
+    command returned, one line and 130. Never a traceback, never a silent death by signal (-2)."""
+    import signal
+    import time
+
+    outcomes = set()
+    for k, delay in enumerate((0, 0, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02)):
+        out = tmp_path / f"r{k}.json"
+        proc = subprocess.Popen(
+            [DEDUP, "scan", str(seeds_dir), "-f", "json", "-o", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        while not out.exists() and proc.poll() is None:
+            time.sleep(0.0002)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        outcomes.add((proc.returncode, err.decode()))
+        assert json.loads(out.read_text())["dedup_report"] == 1
+    assert outcomes <= {(0, ""), (130, "dedup: interrupted\n")}, outcomes

@@ -1,0 +1,33 @@
+"""The `dedup` console script (and `python -m dedup`).
+
+A Ctrl-C while the command is still starting up (importing numpy, numba and the compiled kernels
+takes a noticeable fraction of a second) ends it like a Ctrl-C at any later point: one line on
+stderr and exit status 130, never a traceback. Nothing has been read or written yet, so it exits
+at once. Once the CLI is imported, `dedup.cli.run` turns a Ctrl-C into the same line and status.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+
+def _interrupted_while_starting(signum: int, frame: object) -> None:
+    os.write(2, b"dedup: interrupted\n")
+    os._exit(130)
+
+
+def main() -> None:
+    try:
+        previous = signal.signal(signal.SIGINT, _interrupted_while_starting)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        previous = None
+    from .cli import main as cli_main
+
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()
