@@ -1,0 +1,39 @@
+"""The package as users import it: every promised name, the typed marker, a cheap `import dedup`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_public_name_imports_from_the_package():
+    import dedup
+    from dedup import DuplicateIdError, Index
+    from dedup.model import DedupError
+    from dedup.store import DuplicateIdError as Stored
+
+    assert DuplicateIdError is Stored and issubclass(DuplicateIdError, DedupError)
+    assert all(getattr(dedup, name) is not None for name in dedup.__all__)
+    assert "DuplicateIdError" in dedup.__all__ and "Index" in dir(dedup) and Index.__module__ == "dedup.index"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        dedup.nope  # noqa: B018
+
+
+def test_the_package_is_marked_typed():
+    tomllib = pytest.importorskip("tomllib")
+    assert (ROOT / "dedup" / "py.typed").is_file()
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "py.typed" in config["tool"]["setuptools"]["package-data"]["dedup"]
+
+
+def test_importing_dedup_loads_no_numerics():
+    """The console script installs its Ctrl-C handling after `import dedup` and before the heavy
+    imports: the package itself must stay cheap to import."""
+    code = "import sys, dedup, dedup.__main__; print(sorted({'numpy', 'numba'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
