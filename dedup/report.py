@@ -250,22 +250,7 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
         style="bold" if color else None,
     )
     if report["clusters"]:
-        table = Table(title="Duplicate clusters, largest first", show_lines=False, expand=True)
-        table.add_column("#", justify="right", no_wrap=True)
-        table.add_column("level", no_wrap=True)
-        table.add_column("scope", no_wrap=True)
-        table.add_column("sim", justify="right", no_wrap=True)
-        table.add_column("where", no_wrap=True)
-        table.add_column("snippet", overflow="ellipsis", no_wrap=True, ratio=1, min_width=20)
-        ordered = sorted(report["clusters"], key=lambda c: (-len(c["members"]), c["id"]))
-        for c in ordered:
-            # Text(), not markup strings: document text and ids may contain "[...]".
-            where = "\n".join(f"{_printable(m['doc'])}[{m['start']}:{m['end']}]" for m in c["members"])
-            snippet = " ".join(_printable(c["members"][0]["text"]).split())
-            level = "boilerplate" if c.get("boilerplate") else c["level"]
-            scope = Text(c["scope"], style=("magenta" if c["scope"] == "across" else "cyan") if color else "")
-            table.add_row(str(c["id"]), level, scope, f"{c['similarity']:.3f}", Text(where), Text(snippet))
-        console.print(table)
+        console.print(_cluster_table(report["clusters"], console.width, color))
     else:
         console.print("No duplicates found.", markup=False)
     if report.get("reuse"):
@@ -281,6 +266,71 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
             )
         console.print(reuse)
     return buf.getvalue()
+
+
+# Below this width the cluster table drops its vertical rules and abbreviates the level names.
+_COMPACT_BELOW = 100
+_SHORT_LEVEL = {"document": "doc", "paragraph": "para", "passage": "pass", "boilerplate": "boiler"}
+
+
+def _cluster_table(clusters: list[dict[str, Any]], width: int, color: bool):
+    """One row per cluster, largest first, laid out for `width` columns: '#', level, scope and sim
+    are never cut; the snippet keeps at least about half of the rest (up to 40 characters) and
+    'where' gives way first, each location shortened in the middle of its id so the offsets stay."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    compact = width < _COMPACT_BELOW
+    ordered = sorted(clusters, key=lambda c: (-len(c["members"]), c["id"]))
+    levels = ["boilerplate" if c.get("boilerplate") else c["level"] for c in ordered]
+    if compact:
+        levels = [_SHORT_LEVEL.get(lv, lv) for lv in levels]
+    fixed = [
+        max(1, *(len(str(c["id"])) for c in ordered)),
+        max(5, *(len(lv) for lv in levels)),
+        6,  # within / across
+        5,  # 0.000
+    ]
+    overhead = 5 if compact else 19  # rules and padding around six columns
+    flex = max(width - overhead - sum(fixed), 20)
+    places = [[(_printable(m["doc"]), f"[{m['start']}:{m['end']}]") for m in c["members"]] for c in ordered]
+    longest_id = max(len(d) for p in places for d, _ in p)
+    longest_span = max(len(s0) for p in places for _, s0 in p)
+    where_w = max(min(longest_id + longest_span, flex - min(40, flex // 2)), 8)
+    id_w = max(where_w - longest_span, 3)  # every id shortened alike, so the column stays aligned
+    if compact:
+        table = Table(
+            title="Duplicate clusters, largest first",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            padding=(0, 0),
+        )
+    else:
+        table = Table(title="Duplicate clusters, largest first", show_lines=False)
+    table.add_column("#", justify="right", no_wrap=True, width=fixed[0])
+    table.add_column("level", no_wrap=True, width=fixed[1])
+    table.add_column("scope", no_wrap=True, width=fixed[2])
+    table.add_column("sim", justify="right", no_wrap=True, width=fixed[3])
+    table.add_column("where", no_wrap=True, overflow="ellipsis", width=where_w)
+    table.add_column("snippet", no_wrap=True, overflow="ellipsis", width=flex - where_w)
+    for c, level, place in zip(ordered, levels, places, strict=True):
+        # Text(), not markup strings: document text and ids may contain "[...]".
+        where = "\n".join(_shorten(d, id_w) + span for d, span in place)
+        snippet = " ".join(_printable(c["members"][0]["text"]).split())
+        scope = Text(c["scope"], style=("magenta" if c["scope"] == "across" else "cyan") if color else "")
+        table.add_row(str(c["id"]), level, scope, f"{c['similarity']:.3f}", Text(where), Text(snippet))
+    return table
+
+
+def _shorten(text: str, width: int) -> str:
+    """`text` in at most `width` characters, cut in its middle: an id's start and its extension
+    are what tell documents apart."""
+    if len(text) <= width:
+        return text
+    head = width // 2
+    return text[:head] + "…" + text[len(text) - (width - head - 1) :]
 
 
 def render_compare(a: Document, b: Document, passages: list, fmt: str, width: int | None = None) -> str:

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -275,3 +276,20 @@ def test_ctrl_c_after_the_report_is_written_is_never_silent(tmp_path, seeds_dir)
         outcomes.add((proc.returncode, err.decode()))
         assert json.loads(out.read_text())["dedup_report"] == 1
     assert outcomes <= {(0, ""), (130, "dedup: interrupted\n")}, outcomes
+
+
+@pytest.mark.parametrize("width", [60, 70, 80, 100, 120])
+def test_table_stays_readable_in_narrow_terminals(cli, seeds_dir, width):
+    """Every line fits the width; '#' and 'sim' are never cut, each row shows its first member's
+    offsets and a snippet of useful length: the 'where' column is the one that gives way."""
+    from dedup.report import render_table
+
+    report = json.loads(cli("scan", str(seeds_dir), "-f", "json")[1])
+    lines = render_table(report, width=width).splitlines()
+    assert max(len(line) for line in lines) <= width
+    snippet_chars = 15 if width < 80 else 25
+    for c in report["clusters"]:
+        first = c["members"][0]
+        snippet = " ".join(first["text"].split())[:snippet_chars]
+        row = rf"^\W*{c['id']} .*{c['similarity']:.3f} .*\[{first['start']}:{first['end']}\].* {re.escape(snippet)}"
+        assert any(re.search(row, line) for line in lines), (width, c["id"], "\n".join(lines[:12]))
