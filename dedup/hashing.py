@@ -14,6 +14,8 @@ from numba.core import types
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
+from . import jit  # noqa: F401 - numba's code generation settings, before any kernel compiles
+
 __all__ = ["fmix32", "fmix64", "popcount", "rotl64", "trailing_zeros", "xxh3_64", "xxh3_short"]
 
 U64 = np.uint64

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import jit  # noqa: F401 - numba code generation settings, before any kernel compiles
+
 
 def document_span(text: str) -> tuple[int, int]:
     """The document without its surrounding whitespace."""

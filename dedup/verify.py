@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import jit  # noqa: F401 - numba code generation settings, before any kernel compiles
+
 
 @njit(cache=True, nogil=True)
 def jaccard_pairs(offsets, values, left, right):

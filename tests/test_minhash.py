@@ -28,7 +28,7 @@ def test_token_hash_is_xxh3_of_normalized_token():
         assert int(tk.hash[i]) == xxhash.xxh3_64_intdigest(token)
 
 
-@pytest.mark.parametrize("num_perm", [128, 256])
+@pytest.mark.parametrize("num_perm", [1, 7, 13, 128, 256])
 @pytest.mark.parametrize("seed", [1, 7])
 @pytest.mark.parametrize("ngram", [5, 3])
 def test_classic_equals_datasketch_affine32_bitwise(num_perm, seed, ngram):
