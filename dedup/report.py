@@ -230,6 +230,9 @@ def _printable(text: str) -> str:
 _CONTROL = {c: f"\\x{c:02x}" for c in range(32) if chr(c) not in "\n\t"} | {10: "\\n", 9: "\\t"}
 
 
+_SKIPPED_SHOWN = 5  # skipped inputs named in the table; the JSON report lists them all
+
+
 def render_table(report: dict[str, Any], width: int | None = None, color: bool = False) -> str:
     """A rich table: one row per cluster (level, scope, similarity, locations, snippet), then the summary."""
     from rich.console import Console
@@ -249,6 +252,15 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
         markup=False,
         style="bold" if color else None,
     )
+    skipped = summary.get("skipped_inputs") or []
+    for s in skipped[:_SKIPPED_SHOWN]:
+        console.print(f"skipped: {_printable(s['source'])}: {_printable(s['reason'])}", markup=False)
+    if len(skipped) > _SKIPPED_SHOWN:
+        console.print(
+            f"skipped: ... and {len(skipped) - _SKIPPED_SHOWN} more (all in the JSON report's "
+            "summary.skipped_inputs)",
+            markup=False,
+        )
     if report["clusters"]:
         console.print(_cluster_table(report["clusters"], console.width, color))
     else:

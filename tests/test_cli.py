@@ -293,3 +293,21 @@ def test_table_stays_readable_in_narrow_terminals(cli, seeds_dir, width):
         snippet = " ".join(first["text"].split())[:snippet_chars]
         row = rf"^\W*{c['id']} .*{c['similarity']:.3f} .*\[{first['start']}:{first['end']}\].* {re.escape(snippet)}"
         assert any(re.search(row, line) for line in lines), (width, c["id"], "\n".join(lines[:12]))
+
+
+def test_table_names_the_skipped_inputs(cli, tmp_path):
+    """The table says which inputs were skipped and why, not only how many (capped: the JSON
+    report's summary.skipped_inputs has them all)."""
+    _write(tmp_path / "in" / "a.txt", PARA)
+    _write(tmp_path / "in" / "b.txt", PARA)
+    _write(tmp_path / "in" / "zero.txt", b"abc\x00def")
+    code, out, _ = cli("scan", str(tmp_path / "in"), "--skip-bad", "-q")
+    assert code == 0 and "1 input skipped" in out
+    assert re.search(r"skipped: .*zero\.txt.*binary file", out)
+    for k in range(12):
+        _write(tmp_path / "in" / f"bad{k:02}.txt", b"\x00")
+    code, out, _ = cli("scan", str(tmp_path / "in"), "--skip-bad", "-q")
+    assert code == 0 and "13 inputs skipped" in out
+    named = [k for k in range(12) if f"bad{k:02}.txt" in out]
+    assert named == list(range(len(named))) and 0 < len(named) < 12
+    assert f"and {13 - len(named)} more" in out and "summary.skipped_inputs" in out
