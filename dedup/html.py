@@ -4,7 +4,9 @@ The report data is embedded once as JSON and the page renders from it: an overvi
 a bar per document showing where its copied text is), a paginated cluster list, and one document
 at a time with its copied spans highlighted (a colour per cluster; cross-document copies filled,
 repeats within a document outlined), each span linking to the other copies. Only the visible page
-of lists and the open document are in the DOM, so 10,000 documents load like 10.
+of lists and the open document are in the DOM, so 10,000 documents load like 10; and of a big
+cluster only its first members (then a hundred per "show more"), of a highlight's other copies the
+first twenty and a count. The overview names the skipped inputs.
 
 Safety: every text reaches the page through textContent (never markup), the JSON block escapes
 `<`, `>`, `&` and the JS line separators, and a Content-Security-Policy allows only this page's own
@@ -72,6 +74,10 @@ mark.flash { animation:flash 1.4s ease-out; }
 .legend { color:var(--muted); font-size:12px; margin:6px 0 12px; }
 .legend mark { cursor:default; }
 .empty { color:var(--muted); padding:20px 0; }
+.skipped { background:#fff8e6; border:1px solid #f0dca8; border-radius:8px; padding:8px 14px; margin-bottom:16px; }
+.skipped h3 { margin:0 0 4px; font-size:13px; }
+.skipped ul { margin:0; padding-left:18px; font-size:13px; }
+button.more { font:inherit; font-size:12px; margin-top:4px; padding:1px 8px; border:1px solid var(--line); background:#fff; border-radius:6px; cursor:pointer; color:var(--accent); }
 """
 
 _JS = r"""
@@ -79,7 +85,8 @@ _JS = r"""
   "use strict";
   const D = JSON.parse(document.getElementById("report-data").textContent);
   const main = document.querySelector("main"), pop = document.getElementById("pop");
-  const PAGE = 50;
+  const PAGE = 50, MEMBERS = 10, MORE = 100, POP = 20, SKIPPED = 20;  // list sizes: a 10,000-copy cluster stays light
+  const num = (n) => n.toLocaleString("en-US");
   const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
   const colour = (c) => "hsl(" + Math.round((c * 137.508) % 360) + ",70%,48%)";
   const kind = (c) => c.boilerplate ? "boilerplate" : c.scope;
@@ -126,6 +133,15 @@ _JS = r"""
       card((100 * s.duplicated_fraction).toFixed(1) + "%", "of all text duplicated"));
     Object.entries(s.clusters_by_level).forEach(([lv, n]) => cards.append(card(n, lv + " clusters")));
     main.append(cards);
+    const sk = s.skipped_inputs || [];
+    if (sk.length) {  // inputs that are not in this report, and why
+      const box = el("div", "skipped"), ul = el("ul");
+      box.append(el("h3", "", num(sk.length) + (sk.length === 1 ? " input" : " inputs") + " skipped (not in this report)"));
+      sk.slice(0, SKIPPED).forEach(x => { const li = el("li"); li.append(el("code", "", x.source), document.createTextNode(": " + x.reason)); ul.append(li); });
+      box.append(ul);
+      if (sk.length > SKIPPED) box.append(el("div", "snippet", "and " + num(sk.length - SKIPPED) + " more (all in the JSON report's summary.skipped_inputs)"));
+      main.append(box);
+    }
     const legend = el("div", "legend", "Each bar is a document; coloured marks show where its copied text is (one colour per cluster; full height: shared with other documents, thin: repeated inside the document). Click a bar to read the document.");
     main.append(legend);
     const order = D.docs.map((_, i) => i).filter(i => byDoc.has(i)).sort((a, b) => shared[b] - shared[a] || a - b);
@@ -173,9 +189,7 @@ _JS = r"""
         const c = D.clusters[ci], tr = el("tr"), id = el("td", "num"), sw = el("span", "swatch");
         sw.style.setProperty("--c", c.boilerplate ? "#bbb" : colour(ci)); id.append(sw, document.createTextNode(String(c.id)));
         const lv = el("td"); lv.append(el("span", "badge " + kind(c), kind(c)), document.createTextNode(c.level + (c.exact ? " · exact" : "")));
-        const ul = el("ul", "members");
-        c.members.forEach((m, mi) => { const li = el("li"); li.append(memberLink(ci, mi), el("span", "snippet", "  " + snippet(m))); ul.append(li); });
-        const mem = el("td"); mem.append(ul);
+        const mem = memberList(ci);
         tr.append(id, lv, el("td", "num", c.similarity.toFixed(3)), mem); t.append(tr);
       }
       list.append(t);
@@ -183,6 +197,21 @@ _JS = r"""
     sel.onchange = () => { state.level = sel.value; state.page = 0; draw(); };
     search.oninput = () => { state.query = search.value; state.page = 0; draw(); };
     draw();
+  }
+  function memberList(ci) {  // the first MEMBERS copies, then MORE per click of "show more"
+    const c = D.clusters[ci], td = el("td"), ul = el("ul", "members"), more = el("button", "more");
+    let shown = 0;
+    const grow = (n) => {
+      for (const end = Math.min(c.members.length, shown + n); shown < end; shown++) {
+        const li = el("li"); li.append(memberLink(ci, shown), el("span", "snippet", "  " + snippet(c.members[shown]))); ul.append(li);
+      }
+      const left = c.members.length - shown;
+      if (left > 0) more.textContent = "show " + num(Math.min(left, MORE)) + " of " + num(left) + " more";
+      else more.remove();
+    };
+    more.onclick = (ev) => { ev.stopPropagation(); grow(MORE); };
+    td.append(ul, more); grow(MEMBERS);
+    return td;
   }
   function snippet(m) {
     const t = D.docs[m[0]].text.slice(m[1], m[2]).replace(/\s+/g, " ");
@@ -232,9 +261,11 @@ _JS = r"""
     for (const [ci, mi] of cover) {
       const c = D.clusters[ci];
       pop.append(el("h4", "", "cluster " + c.id + " · " + c.level + " · " + kind(c) + " · similarity " + c.similarity.toFixed(3)));
-      const ul = el("ul");
-      c.members.forEach((m, k) => { if (k !== mi) { const li = el("li"); li.append(memberLink(ci, k)); ul.append(li); } });
+      const ul = el("ul"), others = c.members.length - 1;
+      let n = 0;
+      for (let k = 0; k < c.members.length && n < POP; k++) if (k !== mi) { const li = el("li"); li.append(memberLink(ci, k)); ul.append(li); n++; }
       pop.append(ul);
+      if (others > n) pop.append(el("div", "snippet", "and " + num(others - n) + " more copies (all in the Clusters view)"));
     }
     const r = mk.getBoundingClientRect();
     pop.style.left = (window.scrollX + r.left) + "px"; pop.style.top = (window.scrollY + r.bottom + 6) + "px";

@@ -137,3 +137,57 @@ def test_ten_thousand_documents_stay_usable(browser, tmp_path):
     assert "page 2 of" in page.inner_text(".pager")
     page.click("a.member")
     assert page.query_selector("mark.focused") is not None and problems == []
+
+
+FOOTER = (
+    "This article was published by the Example Newswire syndication service and may not be "
+    "reproduced without the permission of the copyright holders."
+)
+
+
+@pytest.mark.slow
+def test_a_ten_thousand_member_cluster_stays_small_in_the_page(browser, tmp_path, monkeypatch):
+    """One footer shared by 10,000 documents is one 10,000-member cluster: the Clusters view shows
+    its first members with a "show more" button, and a highlight's popover the first copies and a
+    count, instead of tens of thousands of elements."""
+    # The page does not read the JSON report's "reuse" (it finds partners from the clusters), and
+    # for this corpus reuse lists every other document for each one: 10^8 ids, 80 s. Skip it here.
+    monkeypatch.setattr("dedup.report._reuse", lambda documents, clusters: [])
+    texts = make_corpus(10_000, dup_fraction=0.0, words=60, seed=5).texts
+    docs = [Document(id=f"d{i:05}.txt", text=t + "\n\n" + FOOTER, source="t") for i, t in enumerate(texts)]
+    out = tmp_path / "footer.html"
+    out.write_text(_report_html(docs, ScanConfig(levels=("paragraph",))), encoding="utf-8")
+    page, problems, _ = _open(browser, out)
+    page.click("nav button[data-view=clusters]")
+    assert page.evaluate("document.querySelectorAll('main *').length") < 500
+    assert len(page.query_selector_all("a.member")) == 10
+    more = page.query_selector("button.more")
+    assert more is not None and "9,990 more" in more.inner_text()
+    more.click()
+    assert len(page.query_selector_all("a.member")) == 110
+    assert "9,890 more" in page.inner_text("button.more")
+    page.click("a.member >> text=d00003.txt")
+    assert page.inner_text("h2") == "d00003.txt"
+    page.click("mark.focused")
+    links = page.query_selector_all("#pop a.member")
+    assert len(links) == 20 and "d00003.txt" not in [x.inner_text().split()[0] for x in links]
+    assert "and 9,979 more copies" in page.inner_text("#pop")
+    links[0].click()
+    assert page.inner_text("h2") == "d00000.txt" and problems == []
+
+
+@pytest.mark.slow
+def test_the_overview_names_the_skipped_inputs(browser, cli, seeds_dir, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for f in sorted(seeds_dir.iterdir())[:3]:
+        (src / f.name).write_bytes(f.read_bytes())
+    for k in range(25):
+        (src / f"bin{k:02}.txt").write_bytes(b"a\x00b")
+    out = tmp_path / "skipped.html"
+    assert cli("scan", str(src), "--skip-bad", "-q", "-f", "html", "-o", str(out))[0] == 0
+    page, problems, _ = _open(browser, out)
+    text = page.inner_text("main")
+    assert "25 inputs skipped" in text and "bin00.txt" in text and "binary file" in text
+    assert "bin19.txt" in text and "bin20.txt" not in text and "and 5 more" in text
+    assert problems == []
