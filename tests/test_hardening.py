@@ -78,12 +78,9 @@ def test_lone_surrogates_in_json_keep_offsets(cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_hostile_corpus_runs_no_script_and_makes_no_request(tmp_path):
-    from test_html import CHROMIUM, _report_html
+def test_hostile_corpus_runs_no_script_and_makes_no_request(browser, tmp_path):
+    from test_html import _report_html
 
-    if CHROMIUM is None:
-        pytest.skip("chromium not installed")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     payloads = [
         "<script>window.__pwned = 1</script>",
         '"><img src=x onerror="window.__pwned=2">',
@@ -98,23 +95,21 @@ def test_hostile_corpus_runs_no_script_and_makes_no_request(tmp_path):
     page_html = _report_html(docs, ScanConfig(levels=("document", "paragraph", "passage"), min_words=3))
     out = Path(tmp_path) / "evil.html"
     out.write_text(page_html, encoding="utf-8")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        requests: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(out.as_uri())
-        page.wait_for_selector("body[data-ready='1']")
-        page.click("nav button[data-view=clusters]")
-        page.click("a.member")
-        page.click("mark.focused")
-        page.query_selector_all("#pop a.member")[0].click()
-        page.click("mark.focused")  # and from that copy's own popover
-        page.query_selector_all("#pop a.member")[-1].click()
-        assert page.evaluate("window.__pwned") is None
-        assert page.query_selector("img") is None and page.query_selector("a[href^='javascript']") is None
-        assert "<script>window.__pwned = 1</script>" in page.inner_text("main")  # shown as text
-        browser.close()
+    page = browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-ready='1']")
+    page.click("nav button[data-view=clusters]")
+    page.click("a.member")
+    page.click("mark.focused")
+    page.query_selector_all("#pop a.member")[0].click()
+    page.click("mark.focused")  # and from that copy's own popover
+    page.query_selector_all("#pop a.member")[-1].click()
+    assert page.evaluate("window.__pwned") is None
+    assert page.query_selector("img") is None and page.query_selector("a[href^='javascript']") is None
+    assert "<script>window.__pwned = 1</script>" in page.inner_text("main")  # shown as text
+    page.close()
     assert requests == [out.as_uri()]
 
 

@@ -1,7 +1,8 @@
 """The HTML report: self-contained, safe by construction, and working in a real browser.
 
-The browser tests drive Debian's Chromium headless through Playwright; they are skipped only when
-Chromium is absent (.ci/run installs it, and fails them in CI if it is missing).
+The browser tests drive Debian's Chromium headless through Playwright (the `browser` fixture in
+conftest.py); they are skipped only when Chromium is absent (.ci/run installs it, and they fail in
+CI if it is missing).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import base64
 import hashlib
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,6 @@ from dedup.scan import scan_documents
 from dedup.synth import make_corpus
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _report_html(docs: list[Document], config: ScanConfig) -> str:
@@ -57,19 +56,6 @@ def test_hostile_text_cannot_leave_the_data_block():
     data = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S).group(1)
     assert "<" not in data and ">" not in data and "\u2028" not in data
     assert page.count("</script>") == 2  # the data block's and the code's own
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
-        pytest.skip("chromium not installed")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def _open(browser, path: Path):
@@ -191,3 +177,31 @@ def test_the_overview_names_the_skipped_inputs(browser, cli, seeds_dir, tmp_path
     assert "25 inputs skipped" in text and "bin00.txt" in text and "binary file" in text
     assert "bin19.txt" in text and "bin20.txt" not in text and "and 5 more" in text
     assert problems == []
+
+
+def test_browser_tests_fail_in_ci_when_chromium_is_missing(tmp_path):
+    """In CI a missing Chromium is a failure for every browser test (here and in test_hardening),
+    never a skip: a green build must mean the page was really driven in a browser."""
+    import subprocess
+    import sys
+
+    tests = Path(__file__).resolve().parent
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"{tests / 'test_hardening.py'}::test_hostile_corpus_runs_no_script_and_makes_no_request",
+            f"{tests / 'test_html.py'}::test_clicking_a_highlight_brings_the_linked_copy_into_view",
+        ],
+        env={**os.environ, "CI": "true", "PATH": str(tmp_path)},  # no chromium on this PATH
+        cwd=tests.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1 and "2 errors" in done.stdout and "skipped" not in done.stdout, done.stdout
+    assert done.stdout.count("chromium is not installed") >= 2
