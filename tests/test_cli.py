@@ -311,3 +311,59 @@ def test_table_names_the_skipped_inputs(cli, tmp_path):
     named = [k for k in range(12) if f"bad{k:02}.txt" in out]
     assert named == list(range(len(named))) and 0 < len(named) < 12
     assert f"and {13 - len(named)} more" in out and "summary.skipped_inputs" in out
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """stdout of the console script run on a pseudo-terminal (so it sees a terminal's width)."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([DEDUP, *args], stdout=slave, stderr=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(120) == 0
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+@pytest.mark.slow
+def test_terminal_output_fits_its_width_and_colour_can_be_turned_off(seeds_dir):
+    """On a terminal the table is trimmed to its width (COLUMNS) and coloured; --no-color and
+    NO_COLOR give the same table without a single ANSI escape."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"COLUMNS": "72", "LINES": "40"}
+    coloured = _on_a_terminal(["scan", str(seeds_dir), "-q"], env)
+    assert "\x1b[" in coloured
+    plain = [
+        _on_a_terminal(["scan", str(seeds_dir), "-q", "--no-color"], env),
+        _on_a_terminal(["scan", str(seeds_dir), "-q"], env | {"NO_COLOR": "1"}),
+    ]
+    assert plain[0] == plain[1] and "\x1b" not in plain[0]
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain[0]
+    lines = plain[0].splitlines()
+    assert lines[0].startswith("5 documents") and max(len(x) for x in lines) <= 72
+    assert any(x.startswith(" # level") for x in lines)  # the compact layout of a narrow terminal
+
+
+def test_csv_neutralizes_a_leading_tab_and_carriage_return(cli, tmp_path):
+    body = "The quick brown fox jumps over the lazy dog near the river bank today again"
+    rows = [{"id": "\tTAB", "text": body}, {"id": "\rCR", "text": body}, {"id": "\t=both", "text": body}]
+    src = _write(tmp_path / "ids.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    code, out, _ = cli("scan", str(src), "-f", "csv", "--level", "document", "--id-field", "id")
+    assert code == 0
+    docs = [r["doc"] for r in csv.DictReader(io.StringIO(out, newline=""))]
+    assert sorted(docs) == sorted(["'\tTAB", "'\rCR", "'\t=both"])
+    code, out, _ = cli("scan", str(src), "-f", "csv", "--level", "document", "--id-field", "id", "--csv-raw")
+    assert sorted(r["doc"] for r in csv.DictReader(io.StringIO(out, newline=""))) == sorted(
+        ["\tTAB", "\rCR", "\t=both"]
+    )

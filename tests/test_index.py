@@ -437,3 +437,56 @@ def test_skip_bad_needs_rejects_in_annotate_mode_too(tmp_path):
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 1 and json.loads(done.stdout)["dedup"]["new"] is True
     assert [json.loads(x)["raw"] for x in rejects.read_bytes().splitlines()] == ["{bad"]
+
+
+NASTY_IDS = [
+    "'; DROP TABLE docs; --",
+    'say "hi"',
+    "it's",
+    "100% _match_ \\ escape",
+    "a*b?c[d]",
+    "prefix:other:key",
+    "?1 :name @x $y",
+    "ünïcödé\u2028line",
+]
+
+
+def test_ids_with_quotes_and_sql_metacharacters_round_trip(location):
+    """Ids reach the store only as bound values (SQLite) or as data (Redis): quotes, wildcards,
+    placeholders and key separators come back exactly, and touch nothing else."""
+    texts = make_corpus(len(NASTY_IDS) + 1, dup_fraction=0.0, seed=23).texts
+    with Index.create(location) as idx:
+        idx.add("plain", texts[-1])
+        for doc_id, text in zip(NASTY_IDS, texts, strict=False):
+            idx.add(doc_id, text)
+        assert len(idx) == len(NASTY_IDS) + 1
+        for doc_id, text in zip(NASTY_IDS, texts, strict=False):
+            assert idx.query(text)[0] == (doc_id, 1.0)
+            with pytest.raises(DuplicateIdError):
+                idx.add(doc_id, text)
+        assert idx.remove(NASTY_IDS[0]) and not idx.remove(NASTY_IDS[0])
+    with Index.open(location) as idx:
+        assert len(idx) == len(NASTY_IDS)
+        assert idx.query(texts[-1])[0] == ("plain", 1.0)
+        assert idx.query(texts[1])[0] == (NASTY_IDS[1], 1.0) and idx.query(texts[0]) == []
+
+
+def test_redis_keys_all_live_under_the_index_prefix(redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    before = set(client.keys("*"))
+    texts = make_corpus(60, dup_fraction=0.2, seed=24).texts
+    location = f"{redis_url}?prefix=scoped{next(_counter)}"
+    with Index.create(location) as idx:
+        for k in range(0, 60, 5):  # many small batches: segments are written and merged
+            idx.add_many(
+                [(f"{NASTY_IDS[k % len(NASTY_IDS)]}{k + j}", t) for j, t in enumerate(texts[k : k + 5])]
+            )
+        idx.remove(f"{NASTY_IDS[0]}0")
+        idx.check_and_add([("new-one", texts[3] + " and more words"), ("prefix:x", "other words here")])
+        idx.stats()
+    new = set(client.keys("*")) - before
+    prefix = location.rsplit("prefix=", 1)[1].encode() + b":"
+    assert new and all(key.startswith(prefix) for key in new), sorted(new)
+    client.close()
