@@ -336,6 +336,28 @@ def test_reuse_comes_from_alignments_between_documents_not_cluster_membership():
     # holds the same words as a's [800, 850) (an exact cluster), so it is shared with a.
 
 
+def test_reuse_of_text_in_very_many_documents_names_the_first_and_counts_all():
+    """A paragraph in every one of n documents: each entry names the first MAX_WITH other
+    documents in input order and counts all n - 1 (listing them all was quadratic in n)."""
+    from dedup.report import MAX_WITH, _reuse
+
+    n = MAX_WITH + 50
+    docs = [Document(id=f"d{i:03}", text="x" * 100, source="t") for i in range(n)]
+    footer = _cluster([(i, 50, 100) for i in range(n)], [(0, i) for i in range(1, n)], exact=True)
+    # d000 also aligns with a document outside the footer's set through a passage edge.
+    docs.append(Document(id="extra", text="y" * 100, source="t"))
+    quote = _cluster([(0, 0, 20), (n, 0, 20)], [(0, 1)])
+    reuse = {r["doc"]: r for r in _reuse(docs, [footer, quote])}
+    assert len(reuse) == n + 1
+    first = reuse["d000"]
+    assert first["with_count"] == n and first["with"] == [f"d{i:03}" for i in range(1, MAX_WITH + 1)]
+    later = reuse["d120"]
+    assert later["with_count"] == n - 1
+    assert later["with"] == [f"d{i:03}" for i in range(MAX_WITH + 1) if i != 120][:MAX_WITH]
+    assert reuse["extra"]["with"] == ["d000"] and reuse["extra"]["with_count"] == 1
+    assert all(r["shared_chars"] == 50 for d, r in reuse.items() if d not in ("d000", "extra"))
+
+
 _QUOTE = (
     "We have proposed to cooperate with the countries of the region and with everyone who is ready "
     "to take part, as we have said many times before, in a common platform against the terrorists "
