@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -25,6 +26,11 @@ from .scan import UnitBatch, sign_batch
 _TEXTS: list[str] | None = None
 # Fewer batches than this per worker and a pool costs more than it saves.
 _MIN_BATCHES_PER_WORKER = 4
+# Batches per pool task. Each task costs this process a few hand-overs of the GIL (to the pool's
+# threads that queue and pickle it) while the reader holds it, about 5 ms apiece: with one batch a
+# task, the workers sat idle for most of the reading.
+_TASK_BATCHES = 4
+_SWITCH_INTERVAL = 0.0005  # seconds, while a pool is fed (see Signer._maybe_start_pool)
 
 Signed = dict[str, UnitBatch]
 
@@ -37,12 +43,14 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _sign_task(task: tuple[int, int, list[str] | None, ScanConfig]) -> Signed:
-    start, stop, texts, config = task
+def _sign_task(task: tuple[list[tuple[int, int]], list[str] | None, ScanConfig]) -> list[Signed]:
+    """Sign the batches of one pool task: their texts travel with it, or were inherited."""
+    ranges, texts, config = task
     if texts is None:
         assert _TEXTS is not None, "worker started without texts"
-        texts = _TEXTS[start:stop]
-    return sign_batch(texts, start, config)
+        return [sign_batch(_TEXTS[a:b], a, config) for a, b in ranges]
+    first = ranges[0][0]
+    return [sign_batch(texts[a - first : b - first], a, config) for a, b in ranges]
 
 
 class Signer:
@@ -59,9 +67,12 @@ class Signer:
         self.workers = workers if "fork" in mp.get_all_start_methods() else 1
         self.texts: list[str] = []
         self._cut = 0  # texts before this are in a batch
-        self._batches: list[tuple[int, int, Signed | Future[Signed] | None]] = []  # None: waiting
+        # (start, stop, state): signed here, (task, index in it) on the pool, or None: waiting
+        self._batches: list[tuple[int, int, Signed | tuple[Future[list[Signed]], int] | None]] = []
+        self._unsent: list[int] = []  # indices of batches cut since the last task was sent
         self._pool: ProcessPoolExecutor | None = None
         self._hold = False  # cutting batches of texts already in memory: start no pool yet
+        self._switch: float | None = None  # the interpreter's GIL switch interval, while changed
 
     def __enter__(self) -> Signer:
         return self
@@ -70,6 +81,9 @@ class Signer:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._switch is not None:
+            sys.setswitchinterval(self._switch)
+            self._switch = None
 
     def offer(self, text: str) -> None:
         self.texts.append(text)
@@ -81,8 +95,10 @@ class Signer:
         if not self._batches:
             self._batches.append((start, stop, sign_batch(self.texts[start:stop], start, self.config)))
         elif self._pool is not None:
-            task = (start, stop, self.texts[start:stop], self.config)
-            self._batches.append((start, stop, self._pool.submit(_sign_task, task)))
+            self._batches.append((start, stop, None))
+            self._unsent.append(len(self._batches) - 1)
+            if len(self._unsent) >= _TASK_BATCHES:
+                self._send(inherited=False)
         else:
             self._batches.append((start, stop, None))
             if not self._hold:
@@ -110,24 +126,42 @@ class Signer:
         _TEXTS = self.texts
         try:
             self._pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
-            for k, (start, stop, done) in enumerate(self._batches):
-                if done is None:
-                    task = (start, stop, None, self.config)
-                    self._batches[k] = (start, stop, self._pool.submit(_sign_task, task))
+            # The pool's threads here pickle tasks and unpickle results (a megabyte a batch), and
+            # need the GIL for it while the reader holds it in a busy loop: at the default 5 ms
+            # switch interval the workers blocked on full result pipes for most of the reading.
+            self._switch = sys.getswitchinterval()
+            sys.setswitchinterval(_SWITCH_INTERVAL)
+            waiting = [k for k, (_, _, done) in enumerate(self._batches) if done is None]
+            for at in range(0, len(waiting), _TASK_BATCHES):
+                self._unsent = waiting[at : at + _TASK_BATCHES]
+                self._send(inherited=True)
             # Submitting starts the workers (forks) before it returns, so the texts are inherited.
         finally:
             _TEXTS = None
+
+    def _send(self, inherited: bool) -> None:
+        """Submit the unsent batches as one pool task."""
+        assert self._pool is not None
+        ranges = [self._batches[k][:2] for k in self._unsent]
+        texts = None if inherited else self.texts[ranges[0][0] : ranges[-1][1]]
+        future = self._pool.submit(_sign_task, (ranges, texts, self.config))
+        for i, k in enumerate(self._unsent):
+            self._batches[k] = (*ranges[i], (future, i))
+        self._unsent = []
 
     def finish(self) -> Iterator[tuple[int, Signed]]:
         """(texts in the batch, its units per level) for every batch, in order."""
         if len(self.texts) > self._cut:
             self._cut_batch(len(self.texts))
         self._maybe_start_pool(True)
+        if self._unsent:
+            self._send(inherited=False)
         for start, stop, done in self._batches:
             if done is None:  # too few batches for a pool
                 done = sign_batch(self.texts[start:stop], start, self.config)
-            elif isinstance(done, Future):
-                done = done.result()
+            elif isinstance(done, tuple):
+                future, i = done
+                done = future.result()[i]
             yield stop - start, done
 
 
