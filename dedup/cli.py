@@ -343,5 +343,10 @@ def main() -> None:
     from contextlib import suppress
 
     with suppress(ValueError):  # not the main thread (an embedding program): leave its handling alone
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        while True:
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                break
+            except KeyboardInterrupt:  # it landed inside signal.signal itself: the work is done, ignore it
+                continue
     sys.exit(code)
