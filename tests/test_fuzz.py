@@ -22,7 +22,7 @@ def test_fuzz_readers_and_filter_for_a_bounded_time(tmp_path):
             sys.executable,
             str(ROOT / "fuzz" / "fuzz_readers.py"),
             "-max_total_time=25",
-            "-timeout=60",  # a stuck input is reported, with the Python stack, instead of hanging
+            "-timeout=120",  # a stuck input is reported, with the Python stack, instead of hanging
             "-max_len=2048",
             str(corpus),
         ],
