@@ -87,6 +87,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("/tmp/dedup-bench-data"))
     ap.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "scale.md")
     ap.add_argument("--passage-sizes", default="12500,25000,50000")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per row, interleaved across worker counts")
     args = ap.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -97,10 +98,17 @@ def main() -> None:
     rows = []
     for n in sizes:
         path = corpus_file(n, args.data)
+        # The worker counts alternate, repeat after repeat, and each row is its median run: the
+        # machine is shared, and a slow spell then hits both sides of the speed-up alike.
+        runs: dict[int, list[dict]] = {w: [] for w in worker_counts}
+        for _ in range(args.repeats):
+            for w in worker_counts:
+                runs[w].append(run_scan(path, w, "document,paragraph"))
+                print(f"  {n} docs, {w} workers: {runs[w][-1]['seconds']:.1f} s", file=sys.stderr)
         for w in worker_counts:
-            r = run_scan(path, w, "document,paragraph")
-            rows.append({"docs": n, "workers": w, **r})
-            print(f"  {n} docs, {w} workers: {r['seconds']:.1f} s", file=sys.stderr)
+            secs = sorted(r["seconds"] for r in runs[w])
+            peak = max(r["peak_rss_mb"] for r in runs[w])
+            rows.append({"docs": n, "workers": w, "seconds": secs[len(secs) // 2], "peak_rss_mb": peak})
     passage_rows = []
     for n in passage_sizes:
         r = run_scan(corpus_file(n, args.data), worker_counts[-1], "passage")
@@ -110,8 +118,9 @@ def main() -> None:
         "# End-to-end scan at growing sizes",
         "",
         f"Machine: {machine()}. Generated JSONL, ~450 words per document, 5% planted near-duplicates;",
-        "each row is one `dedup scan FILE --id-field id -f json -o /dev/null --workers W --level L` in a fresh",
-        "process. Peak RSS is the largest process of the run (scan or worker).",
+        "each row is `dedup scan FILE --id-field id -f json -o /dev/null --workers W --level L` in a fresh",
+        f"process, the median of {args.repeats} runs (worker counts alternating). Peak RSS is the largest",
+        "process of the runs (scan or worker).",
         "",
         "## Document and paragraph levels",
         "",
