@@ -135,32 +135,6 @@ def _packed_runs(packed, col, bits):
     return starts[:k], sizes[:k], mixed[:k]
 
 
-@njit(cache=True, nogil=True)
-def _packed_pair_codes(packed, bits, starts, sizes, total, max_bucket, n):
-    """_bucket_pairs over runs of packed values (members in index order), as codes lo * n + hi."""
-    mask = (U64(1) << U64(bits)) - U64(1)
-    out = np.empty(total, np.int64)
-    p = 0
-    for b in range(starts.size):
-        i, g = starts[b], sizes[b]
-        j = i + g
-        if g <= max_bucket:
-            for x in range(i, j):
-                lo = np.int64(packed[x] & mask) * n
-                for y in range(x + 1, j):
-                    out[p] = lo + np.int64(packed[y] & mask)
-                    p += 1
-        else:
-            centre = np.int64(packed[i] & mask) * n
-            for x in range(i + 1, j):
-                out[p] = centre + np.int64(packed[x] & mask)
-                p += 1
-            for x in range(i + 2, j):
-                out[p] = np.int64(packed[x - 1] & mask) * n + np.int64(packed[x] & mask)
-                p += 1
-    return out
-
-
 _INSERTION_MAX = 64
 
 
@@ -259,17 +233,17 @@ def _band_pairs(col: np.ndarray, max_bucket: int) -> np.ndarray:
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()
     starts, sizes, mixed = _packed_runs(packed, col, bits)
+    order = (packed & np.uint64((1 << bits) - 1)).astype(np.int64)
     pure_starts, pure_sizes = starts[~mixed], sizes[~mixed]
-    codes = _packed_pair_codes(
-        packed, bits, pure_starts, pure_sizes, _pair_count(pure_sizes, max_bucket), max_bucket, n
-    )
+    left, right = _bucket_pairs(order, pure_starts, pure_sizes, _pair_count(pure_sizes, max_bucket), max_bucket)
+    codes = left * n + right
     if not mixed.any():
         return codes
     # Members of the mixed runs, regrouped by (run, full key) with index order kept in a group.
     m_starts, m_sizes = starts[mixed], sizes[mixed]
     run = np.repeat(np.arange(m_starts.size), m_sizes)
     at = np.repeat(m_starts - np.cumsum(np.r_[0, m_sizes[:-1]]), m_sizes) + np.arange(m_sizes.sum())
-    idx = (packed[at] & np.uint64((1 << bits) - 1)).astype(np.int64)
+    idx = order[at]
     key = col[idx]
     o = np.lexsort((idx, key, run))
     idx, key, run = idx[o], key[o], run[o]
