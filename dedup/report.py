@@ -13,7 +13,6 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-import numpy as np
 import orjson
 
 from .config import ScanConfig
@@ -59,7 +58,7 @@ def build_report(
         entry = {
             "id": cid,
             "level": c.level,
-            "scope": "within" if np.unique(c.doc).size == 1 else "across",
+            "scope": "within" if c.doc.min() == c.doc.max() else "across",
             "similarity": _round(c.similarity),
             "members": members,
             "exact": c.exact,

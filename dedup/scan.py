@@ -394,10 +394,18 @@ def scan_documents(
                 progress(n_docs)
     result = ScanResult(clusters=[])
     by_level: dict[str, list[Cluster]] = {}
-    for level in config.unit_levels:
-        stats = LevelStats()
-        by_level[level] = _cluster_level(level, documents, acc.pop(level), config, stats, threads=workers)
-        result.stats[level] = stats
+    levels = list(config.unit_levels)
+    stats = {level: LevelStats() for level in levels}
+    units = {level: acc.pop(level) for level in levels}
+
+    def cluster(level: str) -> list[Cluster]:
+        return _cluster_level(level, documents, units[level], config, stats[level], threads=workers)
+
+    # The levels are independent and mostly sorts and kernels that release the GIL, so with more
+    # than one worker they run side by side (the document level then hides behind the paragraphs).
+    for level, found in zip(levels, thread_map(cluster, levels, workers), strict=True):
+        by_level[level] = found
+        result.stats[level] = stats[level]
     if "document" in by_level and "paragraph" in by_level:
         known = _DocumentPairs.build(by_level["document"], len(documents))
         kept = [c for c in by_level["paragraph"] if not known.explain(c)]
