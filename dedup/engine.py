@@ -18,6 +18,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
+import numpy as np
+
 from .config import ScanConfig
 from .model import Document
 from .scan import UnitBatch, sign_batch
@@ -165,7 +167,9 @@ class Signer:
             yield stop - start, done
 
 
-def remap(batches: Iterator[tuple[int, Signed]], offered: Sequence[str], kept: Sequence[Document]):
+def remap(
+    batches: Iterator[tuple[int, Signed]], offered: Sequence[str], kept: Sequence[Document]
+) -> Iterator[tuple[int, Signed]]:
     """Signed batches of the offered texts, renumbered to the documents the reader kept.
 
     The reader offers texts as it parses them but may still drop some (a duplicate id, a file
@@ -173,8 +177,6 @@ def remap(batches: Iterator[tuple[int, Signed]], offered: Sequence[str], kept: S
     those. A kept document is matched to its offered text by identity (two texts that are the same
     object are equal, so a mismatch between them cannot change any signature).
     """
-    import numpy as np
-
     if len(offered) == len(kept):
         yield from batches
         return
@@ -187,19 +189,7 @@ def remap(batches: Iterator[tuple[int, Signed]], offered: Sequence[str], kept: S
     if j != len(kept):
         raise AssertionError("the reader kept a document it never offered for signing")
     for n_docs, signed in batches:
-        out = {}
-        for level, u in signed.items():
-            doc = new_index[u.doc]
-            keep = doc >= 0
-            out[level] = UnitBatch(
-                doc=doc[keep],
-                line=u.line[keep],
-                rel_a=u.rel_a[keep],
-                rel_b=u.rel_b[keep],
-                exact=u.exact[keep],
-                keys=u.keys[:, keep],
-            )
-        yield n_docs, out
+        yield n_docs, {level: units.renumbered(new_index) for level, units in signed.items()}
 
 
 def signed_batches(

@@ -128,6 +128,19 @@ class UnitBatch:
     exact: np.ndarray  # (n, 2) uint64: identity key of the normalized unit (text.unit_keys)
     keys: np.ndarray  # (bands, n) uint64, band-major
 
+    def renumbered(self, new_doc: np.ndarray) -> UnitBatch:
+        """The units with their documents renumbered by new_doc (old index -> new, or -1: dropped)."""
+        doc = new_doc[self.doc]
+        keep = doc >= 0
+        return UnitBatch(
+            doc=doc[keep],
+            line=self.line[keep],
+            rel_a=self.rel_a[keep],
+            rel_b=self.rel_b[keep],
+            exact=self.exact[keep],
+            keys=self.keys[:, keep],
+        )
+
 
 def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, UnitBatch]:
     """Stages segment -> tokenize -> shingle -> sign -> band keys for one batch of documents.
