@@ -16,7 +16,17 @@ from numba.extending import intrinsic
 
 from . import jit  # noqa: F401 - numba's code generation settings, before any kernel compiles
 
-__all__ = ["fmix32", "fmix64", "popcount", "rotl64", "trailing_zeros", "xxh3_64", "xxh3_short"]
+__all__ = [
+    "fmix32",
+    "fmix64",
+    "popcount",
+    "rotl64",
+    "trailing_zeros",
+    "xxh3_9to16",
+    "xxh3_64",
+    "xxh3_short",
+    "xxh3_upto8",
+]
 
 U64 = np.uint64
 P64_1 = U64(0x9E3779B185EBCA87)
@@ -190,9 +200,10 @@ def _rrmxmx(h, n):
 
 
 @njit(inline="always", cache=True)
-def xxh3_short(w0, w1, n):
-    """XXH3-64 of 1 <= n <= 16 bytes given as two little-endian words (bytes past n zero), with no
-    data-dependent branch: all three length classes are computed and a select keeps one."""
+def xxh3_upto8(w0, n):
+    """XXH3-64 of 1 <= n <= 8 bytes given as a little-endian word (bytes past n zero): both length
+    classes computed and one kept by a select, 64-bit multiplies only, so a loop over many tokens
+    vectorizes (the 9-16 byte class needs a 128-bit product, which has no vector form)."""
     n64 = U64(n)
     # 1..3 bytes
     c1 = w0 & U64(0xFF)
@@ -203,13 +214,24 @@ def xxh3_short(w0, w1, n):
     # 4..8 bytes: the first and the last four
     last4 = (w0 >> U64(8 * min(max(n - 4, 0), 4))) & MASK32
     r48 = _rrmxmx((last4 + ((w0 & MASK32) << U64(32))) ^ _BITFLIP_4TO8, n)
-    # 9..16 bytes: the first and the last eight
+    return _sel(n <= 3, r13, r48)
+
+
+@njit(inline="always", cache=True)
+def xxh3_9to16(w0, w1, n):
+    """XXH3-64 of 9 <= n <= 16 bytes given as two little-endian words (bytes past n zero)."""
     shift = U64(8 * min(max(n - 8, 1), 7))
     last8 = _sel(n >= 16, w1, (w0 >> shift) | (w1 << (U64(64) - shift)))
     lo = w0 ^ _BITFLIP_9TO16_A
     hi = last8 ^ _BITFLIP_9TO16_B
-    r916 = _xxh3_avalanche(n64 + bswap64(lo) + hi + mul128_fold64(lo, hi))
-    return _sel(n <= 3, r13, _sel(n <= 8, r48, r916))
+    return _xxh3_avalanche(U64(n) + bswap64(lo) + hi + mul128_fold64(lo, hi))
+
+
+@njit(inline="always", cache=True)
+def xxh3_short(w0, w1, n):
+    """XXH3-64 of 1 <= n <= 16 bytes given as two little-endian words (bytes past n zero), with no
+    data-dependent branch: all three length classes are computed and a select keeps one."""
+    return _sel(n <= 8, xxh3_upto8(w0, n), xxh3_9to16(w0, w1, n))
 
 
 @njit(cache=True)  # slow path only: not inlined, to keep compile time down

@@ -81,6 +81,29 @@ def test_numba_tokenizer_matches_the_reference(texts: list[str]) -> None:
             assert joined == " ".join(expected).encode("utf-8", "surrogatepass")
 
 
+# Words of every length class of XXH3's short paths (1-3, 4-8, 9-16 bytes, longer), some with
+# capitals or an apostrophe inside, which the hashes-only tokenizer takes on different paths.
+SIZED_WORD = st.one_of(
+    st.integers(1, 20).map(lambda n: "abcdefghijKLMNOPQRSTUVWXYZ"[:n]),
+    st.sampled_from(["it's", "Russia’s", "''", "`", "ÉCOLE", "naïve", "x'y'z'w'v'u'", "O'Neill"]),
+)
+SIZED_TEXT = st.lists(st.tuples(SIZED_WORD, st.sampled_from([" ", "\n", ", ", "\r\n"])), max_size=60).map(
+    lambda parts: "".join(w + sep for w, sep in parts)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(TEXT, SIZED_TEXT), min_size=1, max_size=6))
+def test_hashes_only_tokenizer_matches_the_full_one(texts: list[str]) -> None:
+    """Signing uses the hashes-only tokenizer (separate kernel passes); it must emit the same
+    tokens, hashes, line numbers and document bounds as the full tokenizer."""
+    full = tokenize_batch(texts)
+    fast = tokenize_batch(texts, hashes_only=True)
+    assert np.array_equal(fast.doc_start, full.doc_start)
+    assert np.array_equal(fast.hash, full.hash)
+    assert np.array_equal(fast.line, full.line)
+
+
 @settings(max_examples=400, deadline=None)
 @given(TEXT)
 def test_token_line_numbers_match_splitlines(text: str) -> None:
