@@ -42,15 +42,24 @@ def _mixed32(h, out):
         out[i] = fmix32(np.uint32(h[i] & MASK32))
 
 
+# A unit's values are padded up to a multiple of this (one 512-bit vector of uint32) when the
+# vector loop would otherwise leave at least _PAD_FROM of them to its scalar remainder.
+_LANES = 16
+_PAD_FROM = 4
+
+
 @njit(cache=True, nogil=True)
-def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b, h, hv, sig):
-    """Per unit, per permutation: a min-reduction over the unit's slice of pre-mixed shingle hashes.
+def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b, h, hv, pad, sig):
+    """Per unit, per permutation: a min-reduction over the unit's slice of pre-mixed shingle hashes
+    (h and hv: the batch's shingles and their pre-mix, from shingle_values).
 
     Permutations outer and shingles inner makes the inner loop a plain integer min-reduction, which
-    LLVM vectorizes; the other order kept re-loading and re-storing the signature row.
+    LLVM vectorizes; the other order kept re-loading and re-storing the signature row. The values
+    past the last whole vector go through a scalar remainder, eight multiplies each per pass:
+    up to 15 of them made a 94-shingle unit cost more than a 128-shingle one (1.8 vs 1.2 us). So
+    when there are more than a few, the unit's values are copied into `pad` and filled up to a
+    whole vector with copies of its first value, which cannot change a minimum.
     """
-    batch_shingles(tok_hash, n, h)
-    _mixed32(h, hv)
     n_units = unit_a.size
     k = perm_a.size
     for u in range(n_units):
@@ -71,6 +80,13 @@ def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b, h, hv, sig):
         # at k=128 going from one to four on AMD; four to eight with 512-bit vectors on Intel,
         # see jit.py: 4.4 -> 3.9 us).
         vals = hv[first : first + cnt]
+        rem = cnt % _LANES
+        if rem >= _PAD_FROM:
+            m = cnt + _LANES - rem
+            pad[:cnt] = vals
+            pad[cnt:m] = vals[0]
+            vals = pad[:m]
+            cnt = m
         j = 0
         while j + 8 <= k:
             a0, a1, a2, a3 = perm_a[j], perm_a[j + 1], perm_a[j + 2], perm_a[j + 3]
@@ -109,7 +125,6 @@ def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b, h, hv, sig):
 
 @njit(cache=True, nogil=True)
 def _oph(tok_hash, unit_a, unit_b, n, k, seed, h, sig):
-    batch_shingles(tok_hash, n, h)
     n_units = unit_a.size
     filled = np.zeros(k, np.bool_)
     bins = np.empty(k, np.uint64)
@@ -154,6 +169,20 @@ def _oph(tok_hash, unit_a, unit_b, n, k, seed, h, sig):
                 attempt += U64(1)
 
 
+def shingle_values(
+    tok_hash: np.ndarray, *, ngram: int, method: str, ws: Workspace
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A batch's shingle hashes (and for classic their affine32 pre-mix), in the workspace's
+    memory: computed once per batch and shared by every level's units, which are slices of them."""
+    shingles = ws.array("shingles", tok_hash.size, np.uint64)
+    batch_shingles(tok_hash, ngram, shingles)
+    if method != "classic":
+        return shingles, None
+    mixed = ws.array("mixed32", tok_hash.size, np.uint32)
+    _mixed32(shingles, mixed)
+    return shingles, mixed
+
+
 def unit_signatures(
     tok_hash: np.ndarray,
     unit_a: np.ndarray,
@@ -165,24 +194,28 @@ def unit_signatures(
     seed: int,
     out: np.ndarray | None = None,
     ws: Workspace | None = None,
+    shingled: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> np.ndarray:
     """Signatures of units given as token ranges [unit_a, unit_b) over `tok_hash`.
 
     Written into `out` when given (a (n_units, num_perm) uint32 array), else into the workspace's
-    memory (valid until its next use) or, with neither, a fresh array.
+    memory (valid until its next use) or, with neither, a fresh array. `shingled` is
+    shingle_values' result for this tok_hash when the caller signs several levels of one batch.
     """
+    if method not in ("classic", "oph"):
+        raise ValueError(f"unknown MinHash method {method!r}")
     ws = ws if ws is not None else Workspace()
     if out is None:
         out = ws.matrix("signatures", unit_a.size, num_perm, np.uint32)
-    shingles = ws.array("shingles", tok_hash.size, np.uint64)
+    shingles, mixed = (
+        shingled if shingled is not None else shingle_values(tok_hash, ngram=ngram, method=method, ws=ws)
+    )
     if method == "classic":
         a, b = permutations(num_perm, seed)
-        mixed = ws.array("mixed32", tok_hash.size, np.uint32)
-        _classic(tok_hash, unit_a, unit_b, ngram, a, b, shingles, mixed, out)
-    elif method == "oph":
-        _oph(tok_hash, unit_a, unit_b, ngram, num_perm, seed, shingles, out)
+        pad = ws.array("pad32", tok_hash.size + _LANES, np.uint32)
+        _classic(tok_hash, unit_a, unit_b, ngram, a, b, shingles, mixed, pad, out)
     else:
-        raise ValueError(f"unknown MinHash method {method!r}")
+        _oph(tok_hash, unit_a, unit_b, ngram, num_perm, seed, shingles, out)
     return out
 
 

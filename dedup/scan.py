@@ -17,7 +17,7 @@ from numba import njit
 from .cluster import component_labels
 from .config import LEVELS, ScanConfig
 from .lsh import band_keys, candidate_pairs_by_band, hash_argsort
-from .minhash import unit_signatures
+from .minhash import shingle_values, unit_signatures
 from .model import Cluster, Document
 from .passage import PassageStats, find_passages
 from .segment import document_span, paragraphs_batch
@@ -149,6 +149,7 @@ def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, Uni
     """
     ws = thread_workspace()
     tk = tokenize_batch(texts, ws, hashes_only=True)
+    shingled = shingle_values(tk.hash, ngram=config.ngram, method=config.method, ws=ws)
     out = {}
     for level in config.unit_levels:
         doc, line, tok_a, tok_b = _level_units(level, tk)
@@ -163,6 +164,7 @@ def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, Uni
             method=config.method,
             seed=config.seed,
             ws=ws,
+            shingled=shingled,
         )
         first_tok = tk.doc_start[doc]
         out[level] = UnitBatch(

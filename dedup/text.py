@@ -218,15 +218,20 @@ def _classify(buf, n, offsets, cls, word, brk):
     word[n:] = 0  # the padding up to whole blocks (plus one, so a mask read anywhere has a successor)
     brk[n:] = 0
     high = 0
-    for i in range(n):
+    prev = np.uint8(0)
+    for i in range(n):  # "\r\n" is one break: a "\n" after "\r" is none
         b = buf[i]
         word[i] = (np.uint8(b - 48) < 10) | (np.uint8((b | 32) - 97) < 26) | (b == 39) | (b == 96)
-        brk[i] = (b == 10) | (b == 11) | (b == 12) | (b == 13) | (np.uint8(b - 28) < 3)
+        brk[i] = ((b == 10) & (prev != 13)) | (b == 11) | (b == 12) | (b == 13) | (np.uint8(b - 28) < 3)
         high |= b
-    for d in range(offsets.size - 1):  # "\r\n" is one break; the document's first byte has no predecessor
-        for i in range(offsets[d] + 1, offsets[d + 1]):
-            if buf[i] == 10 and buf[i - 1] == 13:
-                brk[i] = 0
+        prev = b
+    # A document's first byte has no predecessor (the "\r" before it ended the previous document).
+    # Fixing those few bytes afterwards keeps the loop above one vectorized pass over the batch: a
+    # second, per-document pass for "\r\n" cost 60% of this kernel.
+    for d in range(offsets.size - 1):
+        i = offsets[d]
+        if i < offsets[d + 1] and buf[i] == 10:
+            brk[i] = 1
     if high >= 0x80:
         i = 0
         while i < n:

@@ -18,6 +18,10 @@ TEXTS = [p.read_text(encoding="utf-8") for p in SEEDS] + [
     "one two three",
     "Ünïcode ﬁne ＦＵＬＬ width’s test here",
 ]
+# Every remainder of the kernel's 16-lane vectors (a unit's values past its last whole vector are
+# either left to the scalar loop or padded): the first k words of a seed for k = 1..40, and more.
+_WORDS = TEXTS[0].split()
+PREFIXES = [" ".join(_WORDS[:k]) for k in [*range(1, 41), 100, 117, 250]]
 
 
 def test_token_hash_is_xxh3_of_normalized_token():
@@ -32,8 +36,9 @@ def test_token_hash_is_xxh3_of_normalized_token():
 @pytest.mark.parametrize("seed", [1, 7])
 @pytest.mark.parametrize("ngram", [5, 3])
 def test_classic_equals_datasketch_affine32_bitwise(num_perm, seed, ngram):
-    ours = dedup.signatures(TEXTS, num_perm=num_perm, ngram=ngram, seed=seed)
-    for row, text in zip(ours, TEXTS, strict=True):
+    texts = TEXTS + PREFIXES
+    ours = dedup.signatures(texts, num_perm=num_perm, ngram=ngram, seed=seed)
+    for row, text in zip(ours, texts, strict=True):
         m = MinHash(num_perm=num_perm, seed=seed, scheme="affine32", hashfunc=dedup.shingle_hash32)
         for shingle in dedup.shingle_strings(dedup.tokens(text), ngram):
             m.update(shingle)
