@@ -70,7 +70,8 @@ def build_report(
         if c.level == "passage":
             entry["boilerplate"] = c.boilerplate
         clusters.append(entry)
-    total_chars = sum(len(d.text) for d in documents)
+    chars = [len(d.text) for d in documents]
+    total_chars = sum(chars)
     dup = _duplicated_chars(result.clusters)
     by_level = {lv: sum(1 for c in result.clusters if c.level == lv) for lv in config.levels}
     summary = {
@@ -82,7 +83,8 @@ def build_report(
         "clusters_by_level": by_level,
         "within_clusters": sum(1 for c in clusters if c["scope"] == "within"),
         "across_clusters": sum(1 for c in clusters if c["scope"] == "across"),
-        "empty_documents": sum(1 for d in documents if not d.text.strip()),
+        # isspace() reads a text only up to its first visible character; strip() copied each one.
+        "empty_documents": sum(1 for d in documents if not d.text or d.text.isspace()),
         "units": {lv: s.units for lv, s in result.stats.items()},
         "candidate_pairs": {lv: s.candidates for lv, s in result.stats.items()},
         "verified_pairs": {lv: s.verified for lv, s in result.stats.items()},
@@ -94,7 +96,9 @@ def build_report(
     return {
         "dedup_report": SCHEMA_VERSION,
         "params": {**config.params(), **(inputs or {}), "dedup_version": version},
-        "documents": [{"id": d.id, "source": d.source, "chars": len(d.text)} for d in documents],
+        "documents": [
+            {"id": d.id, "source": d.source, "chars": n} for d, n in zip(documents, chars, strict=True)
+        ],
         "clusters": clusters,
         "summary": summary,
         "reuse": _reuse(documents, result.clusters),
@@ -306,7 +310,11 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
                 f"{r['shared_fraction']:.1%}",
                 Text(
                     ", ".join(_printable(w) for w in r["with"])
-                    + (f" and {r['with_count'] - len(r['with'])} more" if r["with_count"] > len(r["with"]) else "")
+                    + (
+                        f" and {r['with_count'] - len(r['with'])} more"
+                        if r["with_count"] > len(r["with"])
+                        else ""
+                    )
                 ),
             )
         console.print(reuse)
