@@ -8,7 +8,9 @@ traceback), 130 interrupted, 141 the output pipe was closed by its reader.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -331,22 +333,25 @@ def _interrupted(exc: BaseException) -> bool:
 
 
 def main() -> None:
-    try:
-        code = run()
-    except KeyboardInterrupt:  # landed between run's own handlers and here
-        _err("interrupted")
-        code = 130
-    # The command is over: its output is written, or its error said. A Ctrl-C from here on (while
-    # the interpreter joins threads, runs atexit hooks and tears down) is ignored, so the status is
-    # the command's, not a traceback or a silent death by SIGINT once the handlers are reset.
-    import signal
-    from contextlib import suppress
-
-    with suppress(ValueError):  # not the main thread (an embedding program): leave its handling alone
-        while True:
-            try:
+    code: int | None = None
+    # One loop, so a Ctrl-C landing anywhere here (even between two statements of this function:
+    # Python checks for signals between bytecodes) is caught and the loop resumes where it was.
+    while True:
+        try:
+            if code is None:
+                try:
+                    code = run()
+                except KeyboardInterrupt:  # landed between run's own handlers and here
+                    code = 130
+                    _err("interrupted")
+            # The command is over: its output is written, or its error said. A Ctrl-C from here on
+            # (while the interpreter joins threads, runs atexit hooks and tears down) is ignored, so
+            # the status is the command's, not a traceback or a silent death by SIGINT.
+            with suppress(ValueError):  # not the main thread (an embedding program): not ours to handle
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
-                break
-            except KeyboardInterrupt:  # it landed inside signal.signal itself: the work is done, ignore it
-                continue
+            break
+        except KeyboardInterrupt:
+            if code is None:
+                code = 130
+                _err("interrupted")
     sys.exit(code)
