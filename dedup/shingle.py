@@ -19,6 +19,9 @@ from .hashing import MASK32, POLY, U64, fmix64
 _M64 = (1 << 64) - 1
 
 
+_BLOCK = 2048  # tokens: 16 KiB of shingle hashes
+
+
 @njit(cache=True, nogil=True)
 def batch_shingles(tok_hash, n, h):
     """H[i] = hash of the n-gram starting at token i, for every token of a batch at once.
@@ -28,12 +31,20 @@ def batch_shingles(tok_hash, n, h):
     Entries whose n-gram would cross the end of the batch are partial; no unit ever reads them.
     """
     size = tok_hash.size
-    h[:] = 0
-    for j in range(n):
-        for i in range(size - j):
-            h[i] = h[i] * POLY + tok_hash[i + j]
-    for i in range(size):
-        h[i] = fmix64(h[i])
+    # In blocks that stay in L1 across the n + 2 passes (the passes over a whole batch ran from
+    # L2: 1.0 -> 0.8 us per 450-token document). Slices indexed from 0 keep the indices provably
+    # non-negative, so the loops vectorize (see minhash._classic).
+    for start in range(0, size, _BLOCK):
+        stop = min(start + _BLOCK, size)
+        hb = h[start:stop]
+        tb = tok_hash[start:]
+        m = stop - start
+        hb[:] = 0
+        for j in range(n):
+            for i in range(min(m, size - start - j)):
+                hb[i] = hb[i] * POLY + tb[i + j]
+        for i in range(m):
+            hb[i] = fmix64(hb[i])
 
 
 @njit(inline="always", cache=True)

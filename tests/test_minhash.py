@@ -118,3 +118,46 @@ def test_signatures_validate_arguments():
     with pytest.raises(dedup.DedupError):
         dedup.signatures(["x"], num_perm=0)
     assert dedup.signatures([], num_perm=64).shape == (0, 64)
+
+
+def _fmix64(h: int) -> int:
+    m = (1 << 64) - 1
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & m
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & m
+    return h ^ (h >> 33)
+
+
+def _oph_reference(shingles: list[int], k: int, seed: int) -> list[int]:
+    """One-permutation hashing with optimal densification, as minhash.py documents it, in plain
+    Python: pins the kernel's output (persistent indexes store these signatures)."""
+    m = (1 << 64) - 1
+    if not shingles:
+        return [0xFFFFFFFF] * k
+    s64 = _fmix64((seed + 0x9E3779B97F4A7C15) & m)
+    bins: list[int | None] = [None] * k
+    for x in shingles:
+        v = _fmix64(x ^ s64)
+        b = ((v >> 32) * k) >> 32
+        bins[b] = v & 0xFFFFFFFF if bins[b] is None else min(bins[b], v & 0xFFFFFFFF)
+    row = []
+    for j in range(k):
+        attempt = 1
+        src = j
+        while bins[src] is None:
+            r = _fmix64(s64 ^ ((j * 0xD6E8FEB86659FD93) & m) ^ ((attempt * 0xA0761D6478BD642F) & m))
+            src = ((r >> 32) * k) >> 32
+            attempt += 1
+        row.append(bins[src])
+    return row
+
+
+@pytest.mark.parametrize("num_perm", [7, 128, 256])
+def test_oph_equals_its_reference(num_perm):
+    """Short units (scalar loop) and long ones (a separate mixing pass) alike."""
+    texts = TEXTS + PREFIXES + [""]
+    ours = dedup.signatures(texts, num_perm=num_perm, ngram=5, method="oph", seed=3)
+    for row, text in zip(ours, texts, strict=True):
+        shingles = [shingle_hash64(s.split(" ")) for s in dedup.shingle_strings(dedup.tokens(text), 5)]
+        assert row.tolist() == _oph_reference(shingles, num_perm, 3)
