@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/dedup scan seeds/
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 	$(BIN)/ruff check dedup tests benches docs fuzz
 
 lint: $(STAMP)
