@@ -321,6 +321,7 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
     return buf.getvalue()
 
 
+_WHERE_SHOWN = 10  # places listed per cluster in the table
 # Below this width the cluster table drops its vertical rules and abbreviates the level names.
 _COMPACT_BELOW = 100
 _SHORT_LEVEL = {"document": "doc", "paragraph": "para", "passage": "pass", "boilerplate": "boiler"}
@@ -347,10 +348,17 @@ def _cluster_table(clusters: list[dict[str, Any]], width: int, color: bool):
     ]
     overhead = 5 if compact else 19  # rules and padding around six columns
     flex = max(width - overhead - sum(fixed), 20)
-    places = [[(_printable(m["doc"]), f"[{m['start']}:{m['end']}]") for m in c["members"]] for c in ordered]
+    # A cluster lists its first _WHERE_SHOWN places, then how many more (all are in the JSON): a
+    # footer in every one of 10,000 documents was 10,000 lines of terminal.
+    places = [
+        [(_printable(m["doc"]), f"[{m['start']}:{m['end']}]") for m in c["members"][:_WHERE_SHOWN]]
+        for c in ordered
+    ]
+    more = [len(c["members"]) - len(p) for c, p in zip(ordered, places, strict=True)]
     longest_id = max(len(d) for p in places for d, _ in p)
     longest_span = max(len(s0) for p in places for _, s0 in p)
-    where_w = max(min(longest_id + longest_span, flex - min(40, flex // 2)), 8)
+    longest_more = max(len(f"+{n} more") if n else 0 for n in more)
+    where_w = max(min(max(longest_id + longest_span, longest_more), flex - min(40, flex // 2)), 8)
     id_w = max(where_w - longest_span, 3)  # every id shortened alike, so the column stays aligned
     if compact:
         table = Table(
@@ -368,9 +376,11 @@ def _cluster_table(clusters: list[dict[str, Any]], width: int, color: bool):
     table.add_column("sim", justify="right", no_wrap=True, width=fixed[3])
     table.add_column("where", no_wrap=True, overflow="ellipsis", width=where_w)
     table.add_column("snippet", no_wrap=True, overflow="ellipsis", width=flex - where_w)
-    for c, level, place in zip(ordered, levels, places, strict=True):
+    for c, level, place, n_more in zip(ordered, levels, places, more, strict=True):
         # Text(), not markup strings: document text and ids may contain "[...]".
         where = "\n".join(_shorten(d, id_w) + span for d, span in place)
+        if n_more:
+            where += f"\n+{n_more} more"
         snippet = " ".join(_printable(c["members"][0]["text"]).split())
         scope = Text(c["scope"], style=("magenta" if c["scope"] == "across" else "cyan") if color else "")
         table.add_row(str(c["id"]), level, scope, f"{c['similarity']:.3f}", Text(where), Text(snippet))

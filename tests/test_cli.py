@@ -313,6 +313,28 @@ def test_table_names_the_skipped_inputs(cli, tmp_path):
     assert f"and {13 - len(named)} more" in out and "summary.skipped_inputs" in out
 
 
+def test_table_lists_the_first_places_of_a_big_cluster_then_counts_the_rest(cli, tmp_path):
+    """A paragraph in 25 documents: the table names its first ten places and says how many more
+    (the JSON has all 25); a two-member cluster still lists both."""
+    for k in range(25):
+        _write(
+            tmp_path / "in" / f"d{k:02}.txt",
+            f"{PARA}\n\nOwn words of document {k}, nothing like the others {k}.",
+        )
+    _write(tmp_path / "in" / "x1.txt", "A pair of documents alike in every word they hold for this test.")
+    _write(tmp_path / "in" / "x2.txt", "A pair of documents alike in every word they hold for this test.")
+    code, out, _ = cli("scan", str(tmp_path / "in"), "-q")
+    assert code == 0
+    clusters = out.split("Text shared with other documents")[0]  # the reuse table names them all
+    shown = [k for k in range(25) if f"d{k:02}.txt" in clusters]
+    assert shown == list(range(10)), shown
+    assert "+15 more" in clusters
+    assert "x1.txt" in clusters and "x2.txt" in clusters
+    code, out, _ = cli("scan", str(tmp_path / "in"), "-q", "-f", "json")
+    sizes = sorted(len(c["members"]) for c in json.loads(out)["clusters"])
+    assert sizes[-1] == 25
+
+
 def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
     """stdout of the console script run on a pseudo-terminal (so it sees a terminal's width)."""
     import os
