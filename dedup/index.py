@@ -337,8 +337,16 @@ class Index:
 
     def _match(self, batch: _Batch) -> None:
         """batch.matches: indexed documents at or above the threshold for each document, best first."""
-        qi, rowids = candidates(list(self._segments.values()), batch.keys)
         batch.matches = [[] for _ in batch.ids]
+        # A text without words has the all-EMPTY signature: it is a copy of nothing (as in scan,
+        # where two empty sets have Jaccard 0), not of every other empty text. It is not even
+        # looked up: all such texts share every band key, so each lookup fetched every empty text
+        # stored before it (quadratic; the fuzz target's index of many tiny inputs hung on it).
+        asked = np.flatnonzero(~np.all(batch.sigs == EMPTY, axis=1))
+        if not asked.size:
+            return
+        qi, rowids = candidates(list(self._segments.values()), batch.keys[:, asked])
+        qi = asked[qi]
         if not rowids.size:
             return
         found = self._store.fetch(np.unique(rowids))
@@ -354,9 +362,6 @@ class Index:
         stored = np.frombuffer(b"".join(found[r][1] for r in uniq.tolist()), dtype=np.uint32)
         stored = stored.reshape(uniq.size, -1)
         scores = np.mean(stored[inverse] == batch.sigs[qi], axis=1)
-        # A text without words has the all-EMPTY signature: it is a copy of nothing (as in scan,
-        # where two empty sets have Jaccard 0), not of every other empty text.
-        scores[np.all(batch.sigs[qi] == EMPTY, axis=1)] = 0.0
         ok = scores >= self.config.threshold - 1e-12
         for q, r, s in zip(qi[ok].tolist(), rowids[ok].tolist(), scores[ok].tolist(), strict=True):
             batch.matches[q].append((found[r][0], float(s)))

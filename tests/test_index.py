@@ -490,3 +490,25 @@ def test_redis_keys_all_live_under_the_index_prefix(redis_url):
     prefix = location.rsplit("prefix=", 1)[1].encode() + b":"
     assert new and all(key.startswith(prefix) for key in new), sorted(new)
     client.close()
+
+
+def test_texts_without_words_are_new_and_never_looked_up(location):
+    """Every text without words has the same (all-empty) signature, so they all share every band
+    key: each is new, matches nothing, and its check fetches none of the others (it used to fetch
+    all of them, quadratic in their number)."""
+    index = Index.create(location, num_perm=32)
+    blanks = [(f"b{i}", " ... " if i % 2 else "") for i in range(300)]
+    results = index.check_and_add(blanks)
+    assert all(r.added and not r.duplicate_of for r in results)
+    fetched: list[int] = []
+    fetch = index._store.fetch
+
+    def counting_fetch(rowids):
+        fetched.append(len(rowids))
+        return fetch(rowids)
+
+    index._store.fetch = counting_fetch
+    more = index.check_and_add([("b-next", "!!"), ("word", "some real words in this text here")])
+    assert [r.added for r in more] == [True, True] and not more[0].duplicate_of
+    assert sum(fetched) == 0
+    assert index.query("") == [] and len(index) == 302
