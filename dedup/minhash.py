@@ -51,9 +51,9 @@ _SPLIT_FROM = 64
 
 
 @njit(cache=True, nogil=True)
-def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b, h, hv, pad, sig):
+def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b, hv, pad, sig):
     """Per unit, per permutation: a min-reduction over the unit's slice of pre-mixed shingle hashes
-    (h and hv: the batch's shingles and their pre-mix, from shingle_values).
+    (hv: the batch's shingles pre-mixed, from shingle_values).
 
     Permutations outer and shingles inner makes the inner loop a plain integer min-reduction, which
     LLVM vectorizes; the other order kept re-loading and re-storing the signature row. The values
@@ -131,7 +131,7 @@ def _oph(tok_hash, unit_a, unit_b, n, k, seed, probes, h, bin_of, value, sig):
     bins = np.empty(k, np.uint64)
     left = np.empty(k + 1, np.int64)
     kk = U64(k)
-    s64 = fmix64(U64(seed) + U64(0x9E3779B97F4A7C15))
+    s64 = _oph_seed(seed)
     one = np.empty(1, np.uint64)
     for u in range(n_units):
         first, cnt = shingle_span(unit_a[u], unit_b[u], n)
@@ -197,6 +197,12 @@ def _oph(tok_hash, unit_a, unit_b, n, k, seed, probes, h, bin_of, value, sig):
 
 
 @njit(inline="always", cache=True)
+def _oph_seed(seed):
+    """The 64-bit key that seeds both OPH's shingle mix and its probe sequence."""
+    return fmix64(U64(seed) + U64(0x9E3779B97F4A7C15))
+
+
+@njit(inline="always", cache=True)
 def _probe(s64, kk, j, attempt):
     """The bin that empty bin j borrows from at its attempt-th try (1, 2, ...)."""
     r = fmix64(s64 ^ (U64(j) * U64(0xD6E8FEB86659FD93)) ^ (U64(attempt) * U64(0xA0761D6478BD642F)))
@@ -205,7 +211,7 @@ def _probe(s64, kk, j, attempt):
 
 @njit(cache=True)
 def _probe_table(k, seed, attempts):
-    s64 = fmix64(U64(seed) + U64(0x9E3779B97F4A7C15))
+    s64 = _oph_seed(seed)
     out = np.empty((k, attempts), np.int32)
     for j in range(k):
         for a in range(attempts):
@@ -270,7 +276,7 @@ def unit_signatures(
     if method == "classic":
         a, b = permutations(num_perm, seed)
         pad = ws.array("pad32", tok_hash.size + _LANES, np.uint32)
-        _classic(tok_hash, unit_a, unit_b, ngram, a, b, shingles, mixed, pad, out)
+        _classic(tok_hash, unit_a, unit_b, ngram, a, b, mixed, pad, out)
     else:
         bin_of = ws.array("oph_bin", tok_hash.size, np.uint64)
         value = ws.array("oph_value", tok_hash.size, np.uint64)

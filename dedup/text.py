@@ -156,15 +156,9 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
     lines = ws.array("lines", cap, np.int32)
     doc_start = ws.array("doc_start", len(texts) + 1, np.int64)
     k = _token_spans(word_bits, brk_bits, offsets, starts, ends, lines, doc_start)
-    out = (
-        ws.array("tok_hash", k, np.uint64),
-        ws.array("tok_line", k, np.int32),
-        ws.array("tok_cs", k, np.int64),
-        ws.array("tok_ce", k, np.int64),
-        ws.array("compact", size + len(texts) + 16, np.uint8),
-        ws.array("tok_doc_start", len(texts) + 1, np.int64),
-    )
-    h, line, cs, ce, compact, out_start = out
+    h, line = ws.array("tok_hash", k, np.uint64), ws.array("tok_line", k, np.int32)
+    out_start = ws.array("tok_doc_start", len(texts) + 1, np.int64)
+    compact = ws.array("compact", size + len(texts) + 16, np.uint8)  # scratch only, for hashes_only
     if hashes_only:
         o = _hash_tokens_only(
             buf.view(np.uint64),
@@ -183,8 +177,12 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
             ws.array("tok_special", k + 1, np.int64),
             compact,
         )
-        return Tokens(h[:o], line[:o], cs[:0], ce[:0], out_start, compact[:0])
-    o, c = _hash_tokens(buf, starts[:k], ends[:k], lines[:k], doc_start, cls, hashes_only, *out)
+        empty = np.empty(0, dtype=np.int64)
+        return Tokens(h[:o], line[:o], empty, empty, out_start, compact[:0])
+    cs, ce = ws.array("tok_cs", k, np.int64), ws.array("tok_ce", k, np.int64)
+    o, c = _hash_tokens(
+        buf, starts[:k], ends[:k], lines[:k], doc_start, cls, h, line, cs, ce, compact, out_start
+    )
     return Tokens(h[:o], line[:o], cs[:o], ce[:o], out_start, compact[:c])
 
 
@@ -354,18 +352,16 @@ def _copy_folded(buf, i, end, cls, dst, c):
 
 
 @njit(cache=True, nogil=True)
-def _hash_tokens(
-    buf, starts, ends, lines, doc_start, cls, hashes_only, tok_hash, tok_line, cs, ce, compact, out_start
-):
+def _hash_tokens(buf, starts, ends, lines, doc_start, cls, tok_hash, tok_line, cs, ce, compact, out_start):
     """Copy each token into the compact normalized text (one space between tokens) and hash it with
-    XXH3-64. Stage 3 of the tokenizer.
+    XXH3-64. Stage 3 of the tokenizer when offsets and text are wanted (signing uses
+    _hash_tokens_only).
 
     A plain ASCII token of up to 16 bytes (nearly all of them) is two masked 8-byte words: lowercased
     (OR 0x20 per byte is exact on [0-9A-Za-z]), copied and hashed without a loop or a
-    data-dependent branch. With `hashes_only` (all that signatures need) nothing but the hashes and
-    line numbers is written. Longer tokens, and tokens with non-ASCII
-    or apostrophe bytes, are copied character by character without their deleted characters; one
-    left empty (it was only apostrophes) is dropped.
+    data-dependent branch. Longer tokens, and tokens with non-ASCII or apostrophe bytes, are copied
+    character by character without their deleted characters; one left empty (it was only
+    apostrophes) is dropped.
     """
     c = 0
     o = 0
@@ -384,12 +380,11 @@ def _hash_tokens(
             if length <= 16 and not _special(w0, w1):
                 w0 |= _LOWER & _low_bytes(length)
                 w1 |= _LOWER & _low_bytes(max(length - 8, 0))
-                if not hashes_only:
-                    at = U64(c)  # unsigned index: LLVM merges the byte stores (see hashing._read_le)
-                    for j in range(8):
-                        compact[at + U64(j)] = np.uint8((w0 >> U64(8 * j)) & U64(0xFF))
-                        compact[at + U64(8 + j)] = np.uint8((w1 >> U64(8 * j)) & U64(0xFF))
-                    c += length
+                at = U64(c)  # unsigned index: LLVM merges the byte stores (see hashing._read_le)
+                for j in range(8):
+                    compact[at + U64(j)] = np.uint8((w0 >> U64(8 * j)) & U64(0xFF))
+                    compact[at + U64(8 + j)] = np.uint8((w1 >> U64(8 * j)) & U64(0xFF))
+                c += length
                 h = xxh3_short(w0, w1, length)
             else:
                 c = _copy_folded(buf, s, ends[t], cls, compact, c)
@@ -397,13 +392,10 @@ def _hash_tokens(
                     c = sep
                     continue
                 h = xxh3_64(compact, c0, c)
-                if hashes_only:  # compact was only scratch space
-                    c = c0
             tok_hash[o] = h
             tok_line[o] = lines[t]
-            if not hashes_only:
-                cs[o] = c0
-                ce[o] = c
+            cs[o] = c0
+            ce[o] = c
             o += 1
     out_start[doc_start.size - 1] = o
     return o, c
@@ -419,7 +411,21 @@ def _word_at(words, p):
 
 @njit(cache=True, nogil=True)
 def _hash_tokens_only(
-    words, starts, ends, lines, doc_start, cls, tok_hash, tok_line, out_start, w0s, w1s, lens, long_ix, sp_ix, scratch
+    words,
+    starts,
+    ends,
+    lines,
+    doc_start,
+    cls,
+    tok_hash,
+    tok_line,
+    out_start,
+    w0s,
+    w1s,
+    lens,
+    long_ix,
+    sp_ix,
+    scratch,
 ):
     """Token hashes and line numbers only (what signing needs): stage 3 of the tokenizer in passes.
 
