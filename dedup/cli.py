@@ -178,6 +178,7 @@ def scan(
             skip_bad=skip_bad,
             max_doc_bytes=max_doc_bytes,
             on_text=signer.offer if config.unit_levels else None,
+            jsonl_chunks=signer.jsonl_chunks if config.unit_levels else None,
         )
         for s in read.skipped:
             warn(f"warning: skipped {s.source}: {s.reason}")

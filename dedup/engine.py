@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import stat
 import sys
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 
 from .config import ScanConfig
+from .io import JsonlChunk, JsonlOptions, jsonl_ranges, read_jsonl_range
 from .model import Document
 from .scan import UnitBatch, sign_batch
 
@@ -35,8 +38,13 @@ _MIN_BATCHES_PER_WORKER = 4
 # task, the workers sat idle for most of the reading.
 _TASK_BATCHES = 4
 _SWITCH_INTERVAL = 0.0005  # seconds, while a pool is fed (see Signer._maybe_start_pool)
+# A plain JSONL file at least this large is parsed by the workers, a range of lines per task.
+_PARALLEL_JSONL_BYTES = 8 << 20
+_FIRST_RANGE_BYTES = 1 << 18  # parsed and signed here: the kernels load once, before the fork
+_RANGE_BYTES = 4 << 20  # ~2,000 documents of ~450 words: 8 batches per task
 
 Signed = dict[str, UnitBatch]
+ParsedRange = tuple[JsonlChunk, list[tuple[int, int, Signed]]]
 
 
 def available_cpus() -> int:
@@ -55,6 +63,20 @@ def _sign_task(task: tuple[list[tuple[int, int]], list[str] | None, ScanConfig])
         return [sign_batch(_TEXTS[a:b], a, config) for a, b in ranges]
     first = ranges[0][0]
     return [sign_batch(texts[a - first : b - first], a, config) for a, b in ranges]
+
+
+def _parse_sign_task(task: tuple[str, str, int, int, int, JsonlOptions, ScanConfig]) -> ParsedRange:
+    """Parse one range of lines of a JSONL file and sign its texts in batches: (the parsed records,
+    (first text, texts, units) per batch, documents numbered within the range)."""
+    path, name, start, stop, lineno, opts, config = task
+    chunk = read_jsonl_range(path, name, start, stop, lineno, opts)
+    if chunk.error is not None:  # the file is rejected whole: its texts are never signed
+        return chunk, []
+    size = config.batch_size
+    texts = chunk.texts
+    return chunk, [
+        (a, len(texts[a : a + size]), sign_batch(texts[a : a + size], a, config)) for a in range(0, len(texts), size)
+    ]
 
 
 class Signer:
@@ -77,6 +99,7 @@ class Signer:
         self._pool: ProcessPoolExecutor | None = None
         self._hold = False  # cutting batches of texts already in memory: start no pool yet
         self._switch: float | None = None  # the interpreter's GIL switch interval, while changed
+        self.started_pool = False
 
     def __enter__(self) -> Signer:
         return self
@@ -118,18 +141,20 @@ class Signer:
         finally:
             self._hold = False
 
-    def _maybe_start_pool(self, enough: bool) -> None:
+    def _maybe_start_pool(self, enough: bool, workers: int | None = None) -> None:
         """Fork the workers once `enough` waiting batches justify them (fewer workers when there
-        are fewer than _MIN_BATCHES_PER_WORKER batches for each); they inherit every text so far,
-        so the waiting batches go by range."""
+        are fewer than _MIN_BATCHES_PER_WORKER batches for each, unless `workers` says how many);
+        they inherit every text so far, so the waiting batches go by range."""
         global _TEXTS
         waiting = len(self._batches) - 1
-        workers = min(self.workers, waiting // _MIN_BATCHES_PER_WORKER)
+        if workers is None:
+            workers = min(self.workers, waiting // _MIN_BATCHES_PER_WORKER)
         if self._pool is not None or not enough or workers <= 1:
             return
         _TEXTS = self.texts
         try:
             self._pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+            self.started_pool = True
             # The pool's threads here pickle tasks and unpickle results (a megabyte a batch), and
             # need the GIL for it while the reader holds it in a busy loop: at the default 5 ms
             # switch interval the workers blocked on full result pipes for most of the reading.
@@ -152,6 +177,54 @@ class Signer:
         for i, k in enumerate(self._unsent):
             self._batches[k] = (*ranges[i], (future, i))
         self._unsent = []
+
+    def jsonl_chunks(self, path: str, name: str, opts: JsonlOptions) -> Iterator[JsonlChunk] | None:
+        """io.read_documents' hook: the workers parse a large plain JSONL file themselves, a range
+        of lines per task, and sign each range where they parsed it, so this process neither parses
+        every line nor sends texts to a worker (reading alone was a serial fifth of a 200k-document
+        scan on two workers). None leaves the file to the serial reader: one worker, a small file,
+        or not a regular file (a pipe has no ranges)."""
+        if self.workers <= 1:
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None  # the reader reports it
+        if not stat.S_ISREG(st.st_mode) or st.st_size < _PARALLEL_JSONL_BYTES:
+            return None
+        return self._parse_in_pool(path, name, opts)
+
+    def _parse_in_pool(self, path: str, name: str, opts: JsonlOptions) -> Iterator[JsonlChunk]:
+        """The parsed ranges of a JSONL file in order; closing it early cancels the tasks not run."""
+        if len(self.texts) > self._cut:  # texts offered before this file: a batch of their own
+            self._cut_batch(len(self.texts))
+        pending: deque[Future[ParsedRange]] = deque()
+        try:
+            for start, stop, lineno in jsonl_ranges(path, _FIRST_RANGE_BYTES, _RANGE_BYTES):
+                task = (path, name, start, stop, lineno, opts, self.config)
+                if self._pool is None:
+                    yield self._add_range(*_parse_sign_task(task))
+                    self._maybe_start_pool(True, self.workers)
+                    continue
+                pending.append(self._pool.submit(_parse_sign_task, task))
+                while pending and pending[0].done():
+                    yield self._add_range(*pending.popleft().result())
+            while pending:
+                yield self._add_range(*pending.popleft().result())
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _add_range(self, chunk: JsonlChunk, signed: list[tuple[int, int, Signed]]) -> JsonlChunk:
+        """Count a parsed range's texts as offered, and its signed batches as done."""
+        if chunk.error is None:
+            base = len(self.texts)
+            self.texts.extend(chunk.texts)
+            self._cut = len(self.texts)
+            for first, n, units in signed:
+                start = base + first
+                self._batches.append((start, start + n, {lv: u.shifted(base) for lv, u in units.items()}))
+        return chunk
 
     def finish(self) -> Iterator[tuple[int, Signed]]:
         """(texts in the batch, its units per level) for every batch, in order."""

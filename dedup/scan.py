@@ -128,6 +128,10 @@ class UnitBatch:
     exact: np.ndarray  # (n, 2) uint64: identity key of the normalized unit (text.unit_keys)
     keys: np.ndarray  # (bands, n) uint64, band-major
 
+    def shifted(self, by: int) -> UnitBatch:
+        """The units with `by` added to their document indices (a batch signed apart from the rest)."""
+        return UnitBatch(self.doc + by, self.line, self.rel_a, self.rel_b, self.exact, self.keys)
+
     def renumbered(self, new_doc: np.ndarray) -> UnitBatch:
         """The units with their documents renumbered by new_doc (old index -> new, or -1: dropped)."""
         doc = new_doc[self.doc]

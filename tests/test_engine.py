@@ -29,11 +29,16 @@ def test_two_workers_give_the_serial_result(method):
 
 
 @pytest.mark.slow
-def test_signing_while_reading_accounts_for_dropped_documents(cli, tmp_path):
-    """The CLI signs documents as they are parsed, on the pool once there are enough batches. A
-    document the reader drops after offering it (a duplicate id, a file rejected whole for a NUL
-    byte) must not shift the others: the clusters equal those of a scan of the kept documents."""
+@pytest.mark.parametrize("in_workers", [False, True], ids=["parsed here", "parsed by workers"])
+def test_signing_while_reading_accounts_for_dropped_documents(cli, tmp_path, request, in_workers):
+    """The CLI signs documents as they are parsed, on the pool once there are enough batches (or
+    the workers parse a JSONL file's line ranges and sign them there). A document the reader drops
+    after offering it (a duplicate id, a file rejected whole for a NUL byte) must not shift the
+    others: the clusters equal those of a scan of the kept documents."""
     import orjson
+
+    if in_workers:
+        request.getfixturevalue("tiny_ranges")
 
     corpus = make_corpus(900, dup_fraction=0.1, seed=5)
     rows = [orjson.dumps({"id": i, "text": t}) for i, t in zip(corpus.ids, corpus.texts, strict=True)]
@@ -57,3 +62,114 @@ def test_signing_while_reading_accounts_for_dropped_documents(cli, tmp_path):
     direct = json.loads(out)
     assert len(direct["clusters"]) > 20
     assert streamed["clusters"] == direct["clusters"]
+
+
+@pytest.fixture
+def tiny_ranges(monkeypatch):
+    """Workers parse every JSONL file, in ranges of a few lines, so small test files take the path
+    a large file takes."""
+    import dedup.engine as engine
+    import dedup.io as io
+
+    monkeypatch.setattr(engine, "_PARALLEL_JSONL_BYTES", 1)
+    monkeypatch.setattr(engine, "_FIRST_RANGE_BYTES", 40)
+    monkeypatch.setattr(engine, "_RANGE_BYTES", 150)
+    monkeypatch.setattr(io, "_RANGE_BLOCK", 64)
+
+
+def _jsonl_cases() -> dict[str, list[bytes]]:
+    """Files (as lists of lines) that exercise every way the reader treats a line."""
+    good = [b'{"id": %d, "text": "words number %d here"}\n' % (i, i) for i in range(40)]
+    return {
+        "clean, with a BOM, blank lines and CRLF": [b"\xef\xbb\xbf" + good[0], b"\n", b"  \r\n"]
+        + [g.replace(b"\n", b"\r\n") for g in good[1:20]]
+        + good[20:],
+        "no newline at the end": [*good[:-1], good[-1].rstrip(b"\n")],
+        "bad JSON": [*good[:17], b'{"id": 99, "text": \n', *good[17:]],
+        "missing text and bad id": [*good[:5], b'{"id": 98}\n', *good[5:30], b'{"id": [1], "text": "x"}\n', *good[30:]],
+        "invalid UTF-8": [*good[:25], b'{"id": 97, "text": "caf\xe9"}\n', *good[25:]],
+        "a NUL byte": [*good[:33], b'{"id": 96, "text": "a\x00b"}\n', *good[33:]],
+        "a line over the cap": [*good[:12], b'{"id": 95, "text": "' + b"x" * 400 + b'"}\n', *good[12:]],
+        "duplicate ids": [*good[:30], good[3], good[8], *good[30:]],
+    }
+
+
+@pytest.mark.parametrize("case", list(_jsonl_cases()))
+@pytest.mark.parametrize("skip_bad", [False, True])
+@pytest.mark.parametrize("id_field", ["id", None])
+def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case, skip_bad, id_field):
+    """The same documents (ids, texts, sources), the same skips, or the same first error."""
+    from dedup.engine import Signer
+    from dedup.io import read_documents
+    from dedup.model import InputError
+
+    lines = _jsonl_cases()[case]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"".join(lines))
+    other = tmp_path / "other.jsonl"  # a second file, so ids derived from names may clash
+    other.write_bytes(b"".join(lines[:10]))
+    options = dict(id_field=id_field, skip_bad=skip_bad, max_doc_bytes=300)
+
+    def read(parallel: bool) -> object:
+        with Signer(ScanConfig(batch_size=4), 2) as signer:
+            pools.append(signer)
+            try:
+                got = read_documents(
+                    [str(path), str(other)],
+                    **options,
+                    on_text=signer.offer,
+                    jsonl_chunks=signer.jsonl_chunks if parallel else None,
+                )
+            except InputError as err:
+                return str(err)
+            # The offered texts are the kept ones, in order, plus only those dropped afterwards.
+            assert [t for t in signer.texts if any(t is d.text for d in got.documents)] == [
+                d.text for d in got.documents
+            ]
+            return [(d.id, d.text, d.source) for d in got.documents], got.skipped
+
+    pools: list[Signer] = []
+    serial, parallel = read(False), read(True)
+    assert parallel == serial
+    if case.startswith("clean"):  # 40 documents, and 8 more in the second file
+        assert pools[1].started_pool
+        if id_field is None:
+            assert len(serial[0]) == 48
+        elif skip_bad:  # the second file repeats the first's ids
+            assert len(serial[0]) == 40 and len(serial[1]) == 8
+        else:
+            assert "duplicate document id" in serial
+
+
+def test_jsonl_ranges_cut_whole_lines_and_number_them(tmp_path):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from dedup.io import jsonl_ranges
+
+    path = tmp_path / "lines.jsonl"
+
+    @settings(max_examples=200)
+    @given(
+        st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), max_size=40),
+        st.booleans(),
+        st.integers(1, 100),
+        st.integers(1, 100),
+    )
+    def check(lines, final_newline, first, size):
+        data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+        path.write_bytes(data)
+        ranges = list(jsonl_ranges(str(path), first, size))
+        assert [a for a, _, _ in ranges[1:]] == [b for _, b, _ in ranges[:-1]]  # contiguous
+        assert (ranges[0][0], ranges[-1][1]) == (0, len(data)) if data else ranges == []
+        for start, _, lineno in ranges:
+            assert start == 0 or data[start - 1 : start] == b"\n"  # a range starts a line
+            assert lineno == data.count(b"\n", 0, start) + 1
+
+    import dedup.io as io
+
+    old, io._RANGE_BLOCK = io._RANGE_BLOCK, 16
+    try:
+        check()
+    finally:
+        io._RANGE_BLOCK = old
