@@ -173,3 +173,23 @@ def test_jsonl_ranges_cut_whole_lines_and_number_them(tmp_path):
         check()
     finally:
         io._RANGE_BLOCK = old
+
+
+def test_results_spooled_back_are_the_results_and_leave_no_file(tmp_path):
+    """A worker's result comes back through a file (arrays out of band, aligned), or down the pipe
+    when the file cannot be written; either way it is the same result, and no file is left."""
+    from dedup.engine import _spool, _unspool
+    from dedup.scan import sign_batch
+
+    texts = make_corpus(30, dup_fraction=0.2, seed=3).texts
+    result = ([t[:20] for t in texts], {"batch": sign_batch(texts, 0, ScanConfig())})
+    for folder in (tmp_path, tmp_path / "missing"):
+        message = _spool(result, str(folder))
+        assert (message[0] is None) == (folder.name == "missing")
+        back = _unspool(message)
+        assert back[0] == result[0]
+        for level, units in result[1]["batch"].items():
+            for name in ("doc", "line", "rel_a", "rel_b", "exact", "keys"):
+                got = getattr(back[1]["batch"][level], name)
+                assert np.array_equal(got, getattr(units, name)) and got.flags.aligned and got.flags.writeable
+    assert list(tmp_path.iterdir()) == []
