@@ -193,3 +193,18 @@ def test_results_spooled_back_are_the_results_and_leave_no_file(tmp_path):
                 got = getattr(back[1]["batch"][level], name)
                 assert np.array_equal(got, getattr(units, name)) and got.flags.aligned and got.flags.writeable
     assert list(tmp_path.iterdir()) == []
+
+
+def test_paragraph_offsets_on_threads_are_the_paragraphs(monkeypatch):
+    """unit_offsets splits the documents between threads; every (document, line) still gets its
+    own paragraph's offsets, including documents at the chunk borders."""
+    import dedup.scan as scan
+    from dedup.segment import paragraphs_batch
+
+    docs = make_corpus(300, dup_fraction=0.0, seed=4).documents()
+    monkeypatch.setattr(scan, "_THREADED_SPANS", 10)
+    p_doc, p_line, p_start, p_end = paragraphs_batch([d.text for d in docs])
+    pick = np.arange(0, p_doc.size, 3)  # some paragraphs of every document
+    for threads in (1, 2, 3):
+        start, end = scan.unit_offsets("paragraph", docs, p_doc[pick], p_line[pick], threads)
+        assert np.array_equal(start, p_start[pick]) and np.array_equal(end, p_end[pick])
