@@ -187,6 +187,49 @@ def test_ctrl_c_during_a_scan_exits_130_with_one_line_and_no_report(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report.json")]  # no temporary left
 
 
+@pytest.mark.slow
+def test_ctrl_c_at_a_terminal_with_workers_prints_one_line(tmp_path):
+    """A terminal's Ctrl-C signals the whole process group, workers included. After the workers
+    parsed a large JSONL file, the scan must still end with status 130 and one line (no worker
+    traceback), and leave no spooled result behind."""
+    import signal
+    import time
+
+    from dedup.synth import make_corpus
+
+    src = tmp_path / "c.jsonl"
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in make_corpus(30_000, seed=2).texts))
+    spool = tmp_path / "spool"  # where results are spooled when /dev/shm is not used
+    spool.mkdir()
+    env = {**os.environ, "TMPDIR": str(spool)}
+    in_shm = set(Path("/dev/shm").glob("dedup-*"))
+    cmd = [DEDUP, "scan", str(src), "-f", "json", "-o", os.devnull, "--workers", "2"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+
+    def workers_cpu() -> int | None:  # clock ticks used by the workers so far
+        try:
+            pids = children.read_text().split()
+            return sum(int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[11]) for p in pids)
+        except (OSError, IndexError):
+            return None
+
+    # Wait until the workers have parsed everything and sit idle (the scan is clustering): an idle
+    # worker is where an unhandled KeyboardInterrupt printed its traceback.
+    deadline = time.monotonic() + 60
+    seen, still = workers_cpu(), 0
+    while proc.poll() is None and still < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = workers_cpu()
+        still = still + 1 if now and now == seen else 0
+        seen = now
+    assert proc.poll() is None, "the scan ended before its workers were seen idle"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "dedup: interrupted"
+    assert list(spool.iterdir()) == [] and set(Path("/dev/shm").glob("dedup-*")) == in_shm
+
+
 def test_stdin_over_the_cap_and_truncated_gzip_are_input_errors(tmp_path):
     import gzip
 
