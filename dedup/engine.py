@@ -54,7 +54,6 @@ _RANGE_BYTES = 4 << 20  # ~2,000 documents of ~450 words: 8 batches per task
 
 _SHM = "/dev/shm"  # a RAM-backed folder for results on their way back, where there is one
 _SHM_FREE = 1 << 30  # ... and it has this much room
-_SPOOL_RESULTS = True  # False: results come down the pipe (for comparisons)
 _ALIGN = 64  # bytes: every array spooled back starts on a cache line
 
 Signed = dict[str, UnitBatch]
@@ -124,8 +123,7 @@ def _sign_task(task: tuple[list[tuple[int, int]], list[str] | None, ScanConfig])
 
 
 def _parse_sign_spooled(task: tuple[str, str, int, int, int, JsonlOptions, ScanConfig], folder: str) -> Spooled:
-    result = _parse_sign_task(task)
-    return _spool(result, folder) if _SPOOL_RESULTS else (None, result, None)
+    return _spool(_parse_sign_task(task), folder)
 
 
 def _parse_sign_task(task: tuple[str, str, int, int, int, JsonlOptions, ScanConfig]) -> ParsedRange:
@@ -135,11 +133,9 @@ def _parse_sign_task(task: tuple[str, str, int, int, int, JsonlOptions, ScanConf
     chunk = read_jsonl_range(path, name, start, stop, lineno, opts)
     if chunk.error is not None:  # the file is rejected whole: its texts are never signed
         return chunk, []
-    size = config.batch_size
-    texts = chunk.texts
-    return chunk, [
-        (a, len(texts[a : a + size]), sign_batch(texts[a : a + size], a, config)) for a in range(0, len(texts), size)
-    ]
+    size, texts = config.batch_size, chunk.texts
+    batches = [texts[a : a + size] for a in range(0, len(texts), size)]
+    return chunk, [(k * size, len(batch), sign_batch(batch, k * size, config)) for k, batch in enumerate(batches)]
 
 
 def _worker_started() -> None:
