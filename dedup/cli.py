@@ -164,39 +164,46 @@ def scan(
             f"with probability {recall:.3f} (< 0.99); raise --num-perm for full recall"
         )
     from .engine import Signer, available_cpus, remap
+    from .gcpause import collection_paused
 
     if workers < 0:
         raise DedupError(f"--workers must be 0 (one per CPU) or more, got {workers}")
     workers = workers or available_cpus()
-    # Documents are signed while the rest is still being read (on the workers, once there are
-    # enough batches), so reading a large input overlaps with hashing it.
-    with Signer(config, workers) as signer:
-        read = read_documents(
-            paths,
-            text_field=text_field,
-            id_field=id_field,
-            skip_bad=skip_bad,
-            max_doc_bytes=max_doc_bytes,
-            on_text=signer.offer if config.unit_levels else None,
-            jsonl_chunks=signer.jsonl_chunks if config.unit_levels else None,
-        )
-        for s in read.skipped:
-            warn(f"warning: skipped {s.source}: {s.reason}")
-        signed = remap(signer.finish(), signer.texts, read.documents) if config.unit_levels else None
-        with _progress(len(read.documents), enabled=not quiet and sys.stderr.isatty()) as advance:
-            result = scan_documents(read.documents, config, progress=advance, workers=workers, signed=signed)
-    inputs = {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad}
-    report = build_report(read.documents, read.skipped, result, config, __version__, inputs)
-    width = None
-    if output is None and sys.stdout.isatty():
-        import shutil
+    # No cyclic garbage collection until the report is written (see gcpause: it walked every
+    # document eight times at 200k documents, holding the GIL the workers' results wait on).
+    with collection_paused():
+        # Documents are signed while the rest is still being read (on the workers, once there are
+        # enough batches), so reading a large input overlaps with hashing it.
+        with Signer(config, workers) as signer:
+            read = read_documents(
+                paths,
+                text_field=text_field,
+                id_field=id_field,
+                skip_bad=skip_bad,
+                max_doc_bytes=max_doc_bytes,
+                on_text=signer.offer if config.unit_levels else None,
+                jsonl_chunks=signer.jsonl_chunks if config.unit_levels else None,
+            )
+            for s in read.skipped:
+                warn(f"warning: skipped {s.source}: {s.reason}")
+            signed = remap(signer.finish(), signer.texts, read.documents) if config.unit_levels else None
+            with _progress(len(read.documents), enabled=not quiet and sys.stderr.isatty()) as advance:
+                result = scan_documents(
+                    read.documents, config, progress=advance, workers=workers, signed=signed
+                )
+        inputs = {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad}
+        report = build_report(read.documents, read.skipped, result, config, __version__, inputs)
+        width = None
+        if output is None and sys.stdout.isatty():
+            import shutil
 
-        width = shutil.get_terminal_size().columns
-    color = output is None and sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
-    with pipe_closed_is_quiet():
-        write_output(
-            render(report, fmt, width=width, color=color, documents=read.documents, csv_raw=csv_raw), output
-        )
+            width = shutil.get_terminal_size().columns
+        color = output is None and sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
+        with pipe_closed_is_quiet():
+            write_output(
+                render(report, fmt, width=width, color=color, documents=read.documents, csv_raw=csv_raw),
+                output,
+            )
     if fail_on_duplicates and any(not c.boilerplate for c in result.clusters):
         raise typer.Exit(EXIT_DUPLICATES)
 

@@ -389,3 +389,40 @@ def test_csv_neutralizes_a_leading_tab_and_carriage_return(cli, tmp_path):
     assert sorted(r["doc"] for r in csv.DictReader(io.StringIO(out, newline=""))) == sorted(
         ["\tTAB", "\rCR", "\t=both"]
     )
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_scan_pauses_the_garbage_collector_and_restores_it(
+    cli, seeds_dir, tmp_path, monkeypatch, enabled_before
+):
+    """The collector is off while documents are scanned and rendered, and left as it was found
+    (on, or off when the caller had turned it off), also when the scan fails."""
+    import gc
+
+    import dedup.report as report_module
+    import dedup.scan as scan_module
+
+    seen = []
+    real_scan, real_render = scan_module.scan_documents, report_module.render
+
+    def scan_documents(*args, **kwargs):
+        seen.append(("scan", gc.isenabled()))
+        return real_scan(*args, **kwargs)
+
+    def render(*args, **kwargs):
+        seen.append(("render", gc.isenabled()))
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(scan_module, "scan_documents", scan_documents)
+    monkeypatch.setattr(report_module, "render", render)
+    bad = _write(tmp_path / "bad.jsonl", '{"text": "fine"}\n{"text": \n')
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        assert cli("scan", str(seeds_dir), "-f", "json")[0] == 0
+        assert seen == [("scan", False), ("render", False)]
+        assert gc.isenabled() is enabled_before
+        code, _, err = cli("scan", str(bad))  # fails while reading, inside the pause
+        assert code != 0 and "bad.jsonl:2" in err
+        assert gc.isenabled() is enabled_before
+    finally:
+        gc.enable()
