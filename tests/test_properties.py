@@ -22,6 +22,7 @@ from dedup import ScanConfig, estimate_jaccard, signatures
 from dedup.model import Document
 from dedup.scan import Cluster, scan_documents
 from dedup.segment import paragraphs, paragraphs_batch
+from dedup.shingle import shingle_hash64, shingle_sets
 from dedup.text import LINE_BREAKS, tokenize_batch
 from dedup.verify import jaccard
 
@@ -188,6 +189,31 @@ def test_exact_jaccard_is_a_similarity(a: np.ndarray, b: np.ndarray) -> None:
     if a.size:
         assert jaccard(a, a) == 1.0
         assert jaccard(a, a[::-1].copy()) == 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 5), max_size=300),
+    st.lists(st.tuples(st.integers(0, 300), st.integers(0, 40)), max_size=40),
+    st.integers(1, 6),
+)
+def test_shingle_sets_are_each_units_distinct_shingles_sorted(
+    token_ids: list[int], spans: list[tuple[int, int]], n: int
+) -> None:
+    """Units of any length (empty, shorter than n, many repeats from a six-token vocabulary),
+    overlapping and in any order: each set is its unit's distinct reference shingle hashes, sorted."""
+    vocab = [f"w{i}" for i in range(6)]
+    tok_hash = np.array([xxhash.xxh3_64_intdigest(vocab[t].encode()) for t in token_ids], dtype=np.uint64)
+    size = len(token_ids)
+    unit_a = np.array([min(a, size) for a, _ in spans], dtype=np.int64)
+    unit_b = np.array([min(a + m, size) for a, m in spans], dtype=np.int64)
+    offsets, values = shingle_sets(tok_hash, unit_a, unit_b, n)
+    assert offsets.size == len(spans) + 1
+    for u, (a, b) in enumerate(zip(unit_a.tolist(), unit_b.tolist(), strict=True)):
+        words = [vocab[t] for t in token_ids[a:b]]
+        grams = [words] if 0 < len(words) < n else [words[i : i + n] for i in range(len(words) - n + 1)]
+        expected = sorted({shingle_hash64(g) for g in grams})
+        assert values[offsets[u] : offsets[u + 1]].tolist() == expected
 
 
 # --- the whole scan ------------------------------------------------------------------------------------
