@@ -41,6 +41,10 @@ EXIT_INPUT = 2
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
 
+# Set by main(): this process ends as soon as the command returns (see _end_process), so a scan
+# leaves the garbage collector off instead of paying for one last pass over everything it made.
+_PROCESS_ENDS_WITH_COMMAND = False
+
 
 def _show_version(value: bool) -> None:
     if value:
@@ -171,7 +175,7 @@ def scan(
     workers = workers or available_cpus()
     # No cyclic garbage collection until the report is written (see gcpause: it walked every
     # document eight times at 200k documents, holding the GIL the workers' results wait on).
-    with collection_paused():
+    with collection_paused(resume=not _PROCESS_ENDS_WITH_COMMAND):
         # Documents are signed while the rest is still being read (on the workers, once there are
         # enough batches), so reading a large input overlaps with hashing it.
         with Signer(config, workers) as signer:
@@ -341,6 +345,8 @@ def _interrupted(exc: BaseException) -> bool:
 
 
 def main() -> None:
+    global _PROCESS_ENDS_WITH_COMMAND
+    _PROCESS_ENDS_WITH_COMMAND = True
     code: int | None = None
     # One loop, so a Ctrl-C landing anywhere here (even between two statements of this function:
     # Python checks for signals between bytecodes) is caught and the loop resumes where it was.
@@ -362,4 +368,22 @@ def main() -> None:
             if code is None:
                 code = 130
                 _err("interrupted")
-    sys.exit(code)
+    _end_process(code)
+
+
+def _end_process(code: int) -> None:
+    """Exit once the output is flushed, without tearing down the interpreter: after a 200k-document
+    scan, freeing every object one by one took 0.4-0.5 s, longer than writing the report. Every
+    file, store and pool was already closed by the command's own `with` blocks. An output that
+    cannot be flushed is still an error, as it is at a normal exit."""
+    for name, stream in (("stdout", sys.stdout), ("stderr", sys.stderr)):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            code = code or EXIT_BROKEN_PIPE
+        except (OSError, ValueError) as exc:  # ValueError: the stream was closed
+            if name == "stdout":
+                with suppress(OSError, ValueError):
+                    _err(f"error: writing to standard output: {getattr(exc, 'strerror', None) or exc}")
+                code = code or EXIT_INPUT
+    os._exit(code)

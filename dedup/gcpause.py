@@ -18,13 +18,16 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def collection_paused() -> Iterator[None]:
+def collection_paused(resume: bool = True) -> Iterator[None]:
     """No automatic cyclic collection inside the block; the collector's prior state after it
-    (a caller that had already disabled it keeps it disabled)."""
+    (a caller that had already disabled it keeps it disabled).
+
+    `resume=False` leaves it off, for a process that ends with the block: turned back on, its first
+    pass walks every object the scan made (0.13 s at 200k documents) just before they are freed."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if was_enabled:
+        if was_enabled and resume:
             gc.enable()

@@ -33,12 +33,17 @@ def write_output(text: str, output: Path | None) -> None:
     data = text.encode("utf-8")
     if output is None:
         buffer = getattr(sys.stdout, "buffer", None)  # absent when stdout was replaced by a StringIO
-        sys.stdout.flush()
-        if buffer is None:
-            sys.stdout.write(text)
-        else:  # bytes, so the report is UTF-8 whatever the locale's encoding is
-            buffer.write(data)
-            buffer.flush()
+        try:
+            sys.stdout.flush()
+            if buffer is None:
+                sys.stdout.write(text)
+            else:  # bytes, so the report is UTF-8 whatever the locale's encoding is
+                buffer.write(data)
+                buffer.flush()
+        except BrokenPipeError:
+            raise  # the reader left: pipe_closed_is_quiet's business, not an error
+        except OSError as exc:  # a full disk under `> file`: the user's to fix, not a bug of ours
+            raise DedupError(f"writing to standard output: {exc.strerror or exc}") from None
         return
     with replacing(output) as fh:
         try:

@@ -167,6 +167,30 @@ def test_console_script_runs_and_fails_cleanly(tmp_path, seeds_dir):
     )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().count("\n") == 0 and "no such file or directory" in done.stderr
+    # The process ends without tearing down (cli._end_process): what it printed is still all there
+    # (a report larger than a pipe's buffer), with the command's own status.
+    corpus = tmp_path / "many"
+    for i in range(300):
+        _write(corpus / f"{i:03}.txt", f"{PARA}\n\n{OTHER} Document {i} of the pile, its own words.")
+    done = subprocess.run(
+        [str(exe), "scan", str(corpus), "-f", "jsonl", "--fail-on-duplicates"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and done.stderr == ""
+    assert len(done.stdout) > 1 << 16
+    assert len([json.loads(line) for line in done.stdout.splitlines()]) >= 1
+    if Path("/dev/full").exists():  # a full disk under the output: one line and status 2
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [str(exe), "scan", str(seeds_dir), "-f", "json"],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                timeout=120,
+            )
+        assert done.returncode == 2
+        assert done.stderr.decode() == "dedup: error: writing to standard output: No space left on device\n"
 
 
 @pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
