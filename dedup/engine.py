@@ -112,14 +112,13 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _sign_task(task: tuple[list[tuple[int, int]], list[str] | None, ScanConfig]) -> list[Signed]:
-    """Sign the batches of one pool task: their texts travel with it, or were inherited."""
+def _sign_task(task: tuple[list[tuple[int, int]], list[list[str]] | None, ScanConfig]) -> list[Signed]:
+    """Sign the batches of one pool task: each batch's texts travel with it, or were inherited."""
     ranges, texts, config = task
     if texts is None:
         assert _TEXTS is not None, "worker started without texts"
-        return [sign_batch(_TEXTS[a:b], a, config) for a, b in ranges]
-    first = ranges[0][0]
-    return [sign_batch(texts[a - first : b - first], a, config) for a, b in ranges]
+        texts = [_TEXTS[a:b] for a, b in ranges]
+    return [sign_batch(batch, a, config) for (a, _), batch in zip(ranges, texts, strict=True)]
 
 
 def _parse_sign_spooled(task: tuple[str, str, int, int, int, JsonlOptions, ScanConfig], folder: str) -> Spooled:
@@ -181,15 +180,17 @@ class Signer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        if self._switch is not None:
-            sys.setswitchinterval(self._switch)
-            self._switch = None
-        if self._spool is not None:
-            shutil.rmtree(self._spool, ignore_errors=True)
-            self._spool = None
+        try:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+        finally:  # also when a second Ctrl-C interrupts the shutdown: the spool is in RAM
+            if self._switch is not None:
+                sys.setswitchinterval(self._switch)
+                self._switch = None
+            if self._spool is not None:
+                shutil.rmtree(self._spool, ignore_errors=True)
+                self._spool = None
 
     def offer(self, text: str) -> None:
         self.texts.append(text)
@@ -251,7 +252,9 @@ class Signer:
         """Submit the unsent batches as one pool task."""
         assert self._pool is not None
         ranges = [self._batches[k][:2] for k in self._unsent]
-        texts = None if inherited else self.texts[ranges[0][0] : ranges[-1][1]]
+        # Each batch's own texts: the batches of one task need not be contiguous (a JSONL file that
+        # the workers parsed may lie between them), and a span from first to last sent it all.
+        texts = None if inherited else [self.texts[a:b] for a, b in ranges]
         future = self._pool.submit(_sign_task, (ranges, texts, self.config))
         for i, k in enumerate(self._unsent):
             self._batches[k] = (*ranges[i], (future, i))

@@ -208,3 +208,44 @@ def test_paragraph_offsets_on_threads_are_the_paragraphs(monkeypatch):
     for threads in (1, 2, 3):
         start, end = scan.unit_offsets("paragraph", docs, p_doc[pick], p_line[pick], threads)
         assert np.array_equal(start, p_start[pick]) and np.array_equal(end, p_end[pick])
+
+
+def test_a_task_ships_only_its_own_batches_texts(tiny_ranges, tmp_path, monkeypatch):
+    """Texts offered before and after a JSONL file the workers parse go to the pool in tasks whose
+    batches are not contiguous: each task carries its batches' texts, not every text in between
+    (it once shipped a whole file's texts to sign a few), and the signatures are the serial ones."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import dedup.engine as engine
+    from dedup.io import read_documents
+
+    corpus = make_corpus(160, dup_fraction=0.1, seed=3)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"a{i:02}.txt").write_text(corpus.texts[i])
+    (folder / "m.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in corpus.texts[40:140]))
+    for i in range(140, 160):
+        (folder / f"z{i}.txt").write_text(corpus.texts[i])
+    shipped = []
+    submit = ProcessPoolExecutor.submit
+
+    def spy(self, fn, *args, **kwargs):
+        if fn is engine._sign_task and args[0][1] is not None:
+            ranges, texts, _ = args[0]
+            shipped.append((sum(b - a for a, b in ranges), sum(map(len, texts))))
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", spy)
+    config = ScanConfig(batch_size=4)
+    with engine.Signer(config, 2) as signer:
+        read = read_documents([str(folder)], on_text=signer.offer, jsonl_chunks=signer.jsonl_chunks)
+        pooled = list(engine.remap(signer.finish(), signer.texts, read.documents))
+    assert len(read.documents) == 160 and shipped
+    assert all(n_range == n_texts for n_range, n_texts in shipped), shipped
+    serial = list(signed_batches(read.documents, config, 1))
+    for level in ("document", "paragraph"):
+        for name, axis in (("doc", 0), ("keys", 1), ("exact", 0)):
+            got = np.concatenate([getattr(b[level], name) for _, b in pooled], axis=axis)
+            want = np.concatenate([getattr(b[level], name) for _, b in serial], axis=axis)
+            assert np.array_equal(got, want), (level, name)
