@@ -59,6 +59,14 @@ class _Batch:
     keys: np.ndarray  # (bands, n)
     origins: list[int] | None = None  # where each came from in a stream (see ORIGIN_LINE_BITS)
     matches: list[list[tuple[str, float]]] = field(default_factory=list)
+    # The documents with words. A text without any has the all-EMPTY signature: it is a copy of
+    # nothing (as in scan, where two empty sets have Jaccard 0), not of every other empty text, so
+    # it is neither looked up nor paired. All such texts share every band key: each lookup fetched
+    # every empty text stored before it (quadratic; the fuzz target's index of tiny inputs hung).
+    worded: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.worded = np.flatnonzero(~np.all(self.sigs == EMPTY, axis=1))
 
 
 def _open_store(location: str, *, create: bool = False) -> Store:
@@ -338,11 +346,7 @@ class Index:
     def _match(self, batch: _Batch) -> None:
         """batch.matches: indexed documents at or above the threshold for each document, best first."""
         batch.matches = [[] for _ in batch.ids]
-        # A text without words has the all-EMPTY signature: it is a copy of nothing (as in scan,
-        # where two empty sets have Jaccard 0), not of every other empty text. It is not even
-        # looked up: all such texts share every band key, so each lookup fetched every empty text
-        # stored before it (quadratic; the fuzz target's index of many tiny inputs hung on it).
-        asked = np.flatnonzero(~np.all(batch.sigs == EMPTY, axis=1))
+        asked = batch.worded
         if not asked.size:
             return
         qi, rowids = candidates(list(self._segments.values()), batch.keys[:, asked])
@@ -384,10 +388,10 @@ class Index:
         # Within the batch: pairs sharing a band, estimated like index matches.
         within: dict[int, list[int]] = {}
         if add and n > 1:
-            for i, j in candidate_pairs(batch.keys).tolist():
+            worded = batch.worded
+            for i, j in worded[candidate_pairs(batch.keys[:, worded])].tolist():
                 within.setdefault(j, []).append(i)
         threshold = self.config.threshold - 1e-12
-        empty = np.all(batch.sigs == EMPTY, axis=1)
         results: list[CheckResult] = []
         stored_here: dict[str, int] = {}
         for j, doc_id in enumerate(batch.ids):
@@ -408,7 +412,7 @@ class Index:
             dups = list(batch.matches[j])  # a stored copy under the same id is among them
             for i in within.get(j, []):
                 if results[i].added:
-                    score = float(np.mean(batch.sigs[i] == batch.sigs[j])) if not empty[j] else 0.0
+                    score = float(np.mean(batch.sigs[i] == batch.sigs[j]))
                     if score >= threshold:
                         dups.append((batch.ids[i], score))
             if doc_id in stored_here and not any(d[0] == doc_id for d in dups):
