@@ -68,12 +68,7 @@ def main() -> None:
     for text in ("one two three four five six seven", "café crème brûlée au lait", "日本語 の 文 です", "a 😀 b c d"):
         one(json.dumps({"id": "warm", "text": text}, ensure_ascii=False).encode() + b"\n")
         one(f"{text}\n\n{text}\n".encode())
-    # No leak detection: Python's allocator never balances mallocs and frees, so libFuzzer took
-    # input after input for a leak, ran it again (up to 1,000 times, each run adding to the
-    # index) with a full heap scan between runs, and one input's "timeout after 164 s" in CI was
-    # that, not the input (py-spy: every stack was under TryDetectingAMemoryLeak).
-    argv = sys.argv if any(a.startswith("-detect_leaks") for a in sys.argv) else [*sys.argv, "-detect_leaks=0"]
-    atheris.Setup(argv, lambda data: one(bytes(data)))
+    atheris.Setup(sys.argv, lambda data: one(bytes(data)))
     atheris.Fuzz()
 
 
