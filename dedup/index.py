@@ -415,7 +415,10 @@ class Index:
                     score = float(np.mean(batch.sigs[i] == batch.sigs[j]))
                     if score >= threshold:
                         dups.append((batch.ids[i], score))
-            if doc_id in stored_here and not any(d[0] == doc_id for d in dups):
+            # An id stored with this text (by now, or earlier in this batch) is a duplicate of that
+            # copy, also where matching left it out (from a later line of this stream, or a text
+            # without words): answered new, it would be stored again and refused, forever.
+            if (doc_id in known or doc_id in stored_here) and not any(d[0] == doc_id for d in dups):
                 dups.append((doc_id, 1.0))
             dups.sort(key=lambda x: (-x[1], x[0]))
             is_new = not dups

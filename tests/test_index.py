@@ -512,3 +512,31 @@ def test_texts_without_words_are_new_and_never_looked_up(location):
     assert [r.added for r in more] == [True, True] and not more[0].duplicate_of
     assert sum(fetched) == 0
     assert index.query("") == [] and len(index) == 302
+
+
+@pytest.mark.parametrize(
+    "text", ["some words that are stored once under this id", ""], ids=["words", "no words"]
+)
+def test_a_stored_id_with_its_text_is_never_new_even_where_matching_skips_it(location, text):
+    """An id stored with the same text, but not from this stream position, is a duplicate of the
+    stored copy even when matching cannot find that copy: it came from a later line of the same
+    stream, or the text has no words (never looked up). Answered new instead, it was stored again,
+    the store refused the id, and check_and_add decided again, forever (the fuzz target's
+    "timeout after 164 s" in CI)."""
+    index = Index.create(location, num_perm=32)
+    stream = 7 << 40
+    assert index.check_and_add([("x", text)], origins=[stream | 13])[0].added
+
+    def stuck(signum, frame):
+        raise AssertionError("check_and_add kept deciding the same batch again")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    try:
+        answers = [index.check_and_add([("x", text)], origins=[stream | 12])]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    (result,) = answers[0]
+    assert not result.added and not result.conflict and result.duplicate_of == [("x", 1.0)]
+    assert len(index) == 1
