@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from contextlib import suppress
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext, suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -140,7 +141,7 @@ def scan(
     Exit status: 0 done, 1 duplicates found (only with --fail-on-duplicates), 2 usage or input error.
     """
     from .io import read_documents
-    from .report import FORMATS, build_report, render
+    from .report import FORMATS, build_report, document_totals, render
     from .scan import scan_documents
 
     if fmt not in FORMATS:
@@ -191,12 +192,25 @@ def scan(
             for s in read.skipped:
                 warn(f"warning: skipped {s.source}: {s.reason}")
             signed = remap(signer.finish(), signer.texts, read.documents) if config.unit_levels else None
-            with _progress(len(read.documents), enabled=not quiet and sys.stderr.isatty()) as advance:
+            with (
+                ThreadPoolExecutor(1) if workers > 1 else nullcontext() as pool,
+                _progress(len(read.documents), enabled=not quiet and sys.stderr.isatty()) as advance,
+            ):
+                # On several cores the report's per-document part is made beside the clustering.
+                totals = pool.submit(document_totals, read.documents) if pool is not None else None
                 result = scan_documents(
                     read.documents, config, progress=advance, workers=workers, signed=signed
                 )
         inputs = {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad}
-        report = build_report(read.documents, read.skipped, result, config, __version__, inputs)
+        report = build_report(
+            read.documents,
+            read.skipped,
+            result,
+            config,
+            __version__,
+            inputs,
+            totals=totals.result() if totals is not None else None,
+        )
         width = None
         if output is None and sys.stdout.isatty():
             import shutil

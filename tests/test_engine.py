@@ -249,3 +249,23 @@ def test_a_task_ships_only_its_own_batches_texts(tiny_ranges, tmp_path, monkeypa
             got = np.concatenate([getattr(b[level], name) for _, b in pooled], axis=axis)
             want = np.concatenate([getattr(b[level], name) for _, b in serial], axis=axis)
             assert np.array_equal(got, want), (level, name)
+
+
+def test_the_report_on_two_workers_is_the_report_on_one(cli, tmp_path):
+    """With several workers the report's per-document part (ids, sources, characters, empty texts)
+    is made on a thread beside the clustering; the report must still be byte-identical."""
+    import orjson
+
+    corpus = make_corpus(400, dup_fraction=0.1, seed=8)
+    texts = [*corpus.texts[:200], "", " \n\t ", "\u3000", *corpus.texts[200:]]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": t}) + b"\n" for i, t in enumerate(texts)))
+    common = ("--id-field", "id", "-f", "json", "--batch-size", "20", "--level", "document,paragraph")
+    code, one, err = cli("scan", str(src), "--workers", "1", *common)
+    assert code == 0, err
+    code, two, err = cli("scan", str(src), "--workers", "2", *common)
+    assert code == 0, err
+    assert two == one
+    report = json.loads(one)
+    assert report["summary"]["empty_documents"] == 3 and len(report["documents"]) == len(texts)
+    assert report["summary"]["total_chars"] == sum(len(t) for t in texts) and report["clusters"]
