@@ -170,7 +170,8 @@ def test_ctrl_c_during_a_scan_exits_130_with_one_line_and_no_report(tmp_path):
     from dedup.synth import make_corpus
 
     src = tmp_path / "c.jsonl"
-    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in make_corpus(60_000, seed=1).texts))
+    # 60,000 documents to sign (generating that many distinct ones took 17 s; copies sign as slowly).
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in make_corpus(6_000, seed=1).texts * 10))
     out = tmp_path / "report.json"
     out.write_text("previous report")
     proc = subprocess.Popen(
@@ -198,7 +199,7 @@ def test_ctrl_c_at_a_terminal_with_workers_prints_one_line(tmp_path):
     from dedup.synth import make_corpus
 
     src = tmp_path / "c.jsonl"
-    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in make_corpus(30_000, seed=2).texts))
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in make_corpus(3_000, seed=2).texts * 10))
     spool = tmp_path / "spool"  # where results are spooled when /dev/shm is not used
     spool.mkdir()
     env = {**os.environ, "TMPDIR": str(spool)}
