@@ -13,6 +13,7 @@ from fractions import Fraction
 from unittest import mock
 
 import numpy as np
+import pytest
 import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -378,3 +379,34 @@ def test_paragraph_units_from_token_lines_have_exact_offsets(texts: list[str]) -
     ):
         first = int(tk.doc_start[d])
         assert tokens(texts[d][s:e]) == per_doc[d][a - first : b - first]
+
+
+def test_casefold_table_marks_exactly_what_casefold_changes() -> None:
+    """encode() skips casefold when no non-ASCII character would change; the table it asks must
+    be exact for every code point of this Python's Unicode (A-Z, which the kernel folds, aside)."""
+    from dedup.text import _casefold_changes
+
+    table = _casefold_changes()
+    expected = [c for c in range(0x110000) if chr(c).casefold() != chr(c) and not 65 <= c <= 90]
+    assert np.flatnonzero(table).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "RUSSIA’S “Putin” said – at 5 p.m. … ©2015 £3",  # casefold skipped: nothing non-ASCII changes
+        "ÉCOLE’s Straße ΣΑΣ ǅ Ⅻ ⓐⒶ İ",  # casefold needed, some of it changing the length
+        "ﬁne Ｋelvin K ½ ™",  # NFKC makes these ASCII (capitals included)
+        "Moscow\u0301 X\ud800Y",  # a combining mark; a lone surrogate
+    ],
+)
+def test_tokens_of_text_with_and_without_casefold_are_the_reference(text: str) -> None:
+    tk = tokenize_batch([text, text.upper(), text.lower()])
+    compact = tk.compact.tobytes()
+    for d, t in enumerate([text, text.upper(), text.lower()]):
+        a, b = int(tk.doc_start[d]), int(tk.doc_start[d + 1])
+        got = [compact[tk.cstart[i] : tk.cend[i]].decode("utf-8", "surrogatepass") for i in range(a, b)]
+        assert got == dedup.tokens(t)
+        assert [int(h) for h in tk.hash[a:b]] == [
+            xxhash.xxh3_64_intdigest(tok.encode("utf-8", "surrogatepass")) for tok in got
+        ]
