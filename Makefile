@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benches/bench_hashing.py
 	$(BIN)/python benches/bench_classic_bound.py
+	$(BIN)/python benches/bench_real_text.py
 	$(BIN)/python benches/bench_quality.py
 	$(BIN)/python benches/bench_cores.py
 	$(BIN)/python benches/bench_scale.py

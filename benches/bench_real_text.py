@@ -1,0 +1,85 @@
+"""Text -> signature on real news text, beside the generated corpus, in one run.
+
+The hashing bench's generated corpus is plain ASCII with words of at most 8 letters. Real text is
+not: the seed articles have curly quotes, dashes and longer words, which take the tokenizer's
+slower paths (non-ASCII normalization, the 9-16 byte hash, apostrophes inside words). Here ~450-word
+documents are windows of the seeds' own words (deterministic), and the same rows run on them and
+on the generated corpus, interleaved in rounds, one thread per row (RAYON_NUM_THREADS=1).
+
+    python benches/bench_real_text.py [--docs 4000] [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["RAYON_NUM_THREADS"] = "1"  # before gaoya starts its pool: one thread, like every row
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_hashing import corpus, machine, make_runner, write_results  # noqa: E402
+
+ROWS = ["dedup classic k=128", "dedup oph k=128", "dedup tokenize+hash only", "rensa RMinHash k=128", "gaoya bulk_hash_docs k=128"]
+
+
+def seed_windows(n_docs: int, words: int = 450, seed: int = 1) -> list[str]:
+    """n_docs documents of `words` consecutive words of the seed articles (their real spelling)."""
+    text = " ".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").iterdir()))
+    toks = re.findall(r"\S+", text)
+    rnd = random.Random(seed)
+    return [" ".join(toks[s : s + words]) for s in (rnd.randrange(len(toks) - words) for _ in range(n_docs))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=4000)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "real_text.md")
+    args = ap.parse_args()
+    corpora = {"generated": corpus(args.docs)[: args.docs], "seed windows": seed_windows(args.docs)}
+    runners = {}
+    for name in ROWS:
+        try:
+            runners[name] = make_runner(name, 128)
+        except ImportError:
+            print(f"skipped {name}: not installed", file=sys.stderr)
+    rates: dict[tuple[str, str], list[float]] = {}
+    for texts in corpora.values():
+        for run in runners.values():
+            run(texts[:100])  # load kernels, warm caches
+    for _ in range(args.rounds):
+        for label, texts in corpora.items():
+            for name, run in runners.items():
+                t0 = time.perf_counter()
+                run(texts)
+                rates.setdefault((label, name), []).append(len(texts) / (time.perf_counter() - t0))
+    lines = [
+        f"# Real text against generated text ({args.docs} documents of ~450 words each, word 5-grams, k=128)",
+        "",
+        f"Machine: {machine()}. docs/s: median of {args.rounds} interleaved rounds.",
+        "Seed windows: 450 consecutive words of the seed articles at seeded random offsets.",
+        "",
+        "| row | generated docs/s | seed windows docs/s | x gaoya, generated | x gaoya, seed windows |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    gaoya = "gaoya bulk_hash_docs k=128"
+    for name in runners:
+        cells = [f"{med[(label, name)]:,.0f}" for label in corpora]
+        ratios = [f"{med[(label, name)] / med[(label, gaoya)]:.2f}" if gaoya in runners else "" for label in corpora]
+        lines.append(f"| {name} | {' | '.join(cells)} | {' | '.join(ratios)} |")
+    write_results("\n".join(lines) + "\n", args.out)
+
+
+if __name__ == "__main__":
+    main()
