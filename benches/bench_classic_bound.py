@@ -33,20 +33,20 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_hashing import NGRAM, corpus, machine, write_results  # noqa: E402
-
-BATCH = 256
+from bench_hashing import NGRAM, corpus, machine, make_runner, write_results  # noqa: E402
 
 
 def _batches(texts: list[str]) -> list[dict]:
-    """Per batch: its tokens, its documents' shingle spans and pre-mixed shingle hashes."""
+    """Per batch (as dedup.signatures batches): its tokens, its documents' shingle spans and
+    pre-mixed shingle hashes."""
+    from dedup import _BATCH
     from dedup.minhash import shingle_values
     from dedup.text import tokenize_batch
     from dedup.workspace import Workspace
 
     out = []
-    for i in range(0, len(texts), BATCH):
-        tk = tokenize_batch(texts[i : i + BATCH], hashes_only=True)
+    for i in range(0, len(texts), _BATCH):
+        tk = tokenize_batch(texts[i : i + _BATCH], hashes_only=True)
         _, mixed = shingle_values(tk.hash, ngram=NGRAM, method="classic", ws=Workspace())
         a, b = tk.doc_start[:-1].copy(), tk.doc_start[1:].copy()
         keep = b - a >= NGRAM  # documents with whole shingles (the reference has no short-unit case)
@@ -83,7 +83,6 @@ def _reference(batches: list[dict], a: np.ndarray, b: np.ndarray, folder: Path) 
 
 def measure(texts: list[str], k: int, rounds: int, exe: Path | None, folder: Path) -> dict:
     from dedup.minhash import _classic, permutations, shingle_values
-    from dedup.text import tokenize_batch
     from dedup.workspace import Workspace
 
     batches = _batches(texts)
@@ -92,10 +91,10 @@ def measure(texts: list[str], k: int, rounds: int, exe: Path | None, folder: Pat
     sigs = [np.empty((bt["a"].size, k), dtype=np.uint32) for bt in batches]
     pads = [np.empty(bt["hash"].size + 16, dtype=np.uint32) for bt in batches]
     ws = Workspace()
+    run_tokenize = make_runner("dedup tokenize+hash only", k)  # the hashing bench's row
 
     def tokenize() -> None:
-        for i in range(0, len(texts), BATCH):
-            tokenize_batch(texts[i : i + BATCH], ws, hashes_only=True)
+        run_tokenize(texts)
 
     def shingles() -> None:
         for bt in batches:
