@@ -1,8 +1,10 @@
 """Normalization and tokenization.
 
-Python does only what CPython does in C over a whole document (NFKC, casefold, encode); one numba
-kernel then walks the UTF-8 bytes of a whole batch once, classifies each code point through a
-lookup table, and emits token hashes. No Python object is created per token.
+A batch of documents is joined into one str, and numba kernels read it where CPython keeps it:
+stage 1 writes its normalized UTF-8 with per-byte flags, normalizing by per-character tables
+(NormTables) instead of calling NFKC and casefold (only documents whose characters NFKC treats in
+context, combining marks and the like, are normalized by Python); stage 2 finds the token spans 64
+bytes at a time; stage 3 hashes the tokens. No Python object is created per token or character.
 
 Normalization, as a reader would see it: NFKC folds compatibility forms (full-width letters,
 ligatures, non-breaking spaces); casefold folds case; apostrophes (' ’ ‘ ʼ) and invisible format
@@ -82,67 +84,221 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+# Zero-copy reads of a str's own buffer (1, 2 or 4 bytes a character): the tokenizer reads the
+# joined documents where CPython keeps them instead of encoding each one to bytes first.
+from numba.cpython.unicode import deref_uint8, deref_uint16, deref_uint32  # noqa: E402
+
+CONTEXT = 0xFFFF  # NormTables.slot of a character normalized in context (0: kept as it is)
+# A character that is a boundary for every normalization (a starter that composes with nothing, and
+# no character composes with it), so joining blocks of code points with it normalizes each alone.
+_BOUNDARY = "\U0010ffff"
+
+
+@dataclass(frozen=True, slots=True)
+class NormTables:
+    """Normalization as a per-character lookup, for the tokenizer kernel.
+
+    NFKC is not per character in general: it reorders combining marks and composes a character
+    with the ones after it. But when a character's full decomposition starts with a starter that
+    can be the second half of no composition, no normalization crosses the boundary before it; so
+    in a text made only of such characters, NFKC(text) is the NFKC of each character joined, and
+    casefold is per character anyway. `slot` says for each code point: 0, normalized as it is;
+    j in [1, CONTEXT), replaced by `cps[start[j - 1]:start[j]]` (NFKC and/or casefold change it);
+    CONTEXT, the rest (a combining mark, a Hangul vowel, ...), whose documents Python normalizes
+    and the kernel then takes as they are. One lookup per character, no search (6,182 code points
+    are replaced in Unicode 14)."""
+
+    slot: np.ndarray  # uint16 per code point
+    start: np.ndarray  # int64
+    cps: np.ndarray  # int32 replacement code points
+
+
 @lru_cache(maxsize=1)
-def _casefold_changes() -> np.ndarray:
-    """1 for every non-ASCII code point that casefold changes (1,504 in Unicode 14), from this
-    Python's own Unicode tables; 0 for A-Z, which the kernel lowercases itself. Built once per
-    process that meets non-ASCII text (20-30 ms): each block of code points is casefolded whole and
-    compared, character by character only in the blocks where a folding changes the length."""
-    table = np.zeros(0x110000, dtype=np.uint8)
+def norm_tables() -> NormTables:
+    """Built once per process that meets non-ASCII text (~0.1 s), from this Python's own Unicode
+    data: each block of code points is normalized whole, joined by a boundary character."""
+    ccc = np.zeros(0x110000, dtype=np.uint8)
+    seconds: set[str] = set()
+    firsts: list[tuple[int, str]] = []  # characters whose decomposition starts with another one
+    mapped: dict[int, str] = {}
     for lo, hi in _ASSIGNED_RANGES:
+        ccc[lo:hi] = np.frombuffer(bytes(map(unicodedata.combining, map(chr, range(lo, hi)))), dtype=np.uint8)
         for at in range(lo, hi, 0x1000):
-            block = "".join(map(chr, range(at, min(at + 0x1000, hi))))
-            folded = block.casefold()
-            if len(folded) == len(block):
-                a = np.frombuffer(block.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-                b = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-                table[at + np.flatnonzero(a != b)] = 1
-            else:
-                table[[at + i for i, ch in enumerate(block) if ch.casefold() != ch]] = 1
-    table[ord("A") : ord("Z") + 1] = 0  # the kernel lowercases these itself
-    table.setflags(write=False)
-    return table
+            chars = list(map(chr, range(at, min(at + 0x1000, hi))))
+            joined = _BOUNDARY.join(chars)
+            canonical = unicodedata.normalize("NFD", joined)
+            if canonical != joined:  # every character after the first of a decomposition may compose
+                for part in canonical.split(_BOUNDARY):
+                    seconds.update(part[1:])
+            compat = unicodedata.normalize("NFKD", joined)
+            if compat != joined:
+                firsts += [
+                    (ord(c), p[0]) for c, p in zip(chars, compat.split(_BOUNDARY), strict=True) if p[0] != c
+                ]
+            folded = unicodedata.normalize("NFKC", joined).casefold()
+            if folded != joined:
+                mapped.update(
+                    (ord(c), m) for c, m in zip(chars, folded.split(_BOUNDARY), strict=True) if m != c
+                )
+    context = ccc != 0
+    context[[ord(c) for c in seconds]] = True
+    for cp, first in firsts:
+        context[cp] = ccc[ord(first)] != 0 or first in seconds
+    context[:0x80] = False  # ASCII composes with nothing before it
+    keys = sorted(c for c in mapped if c >= 0x80 and not context[c])  # the kernel lowercases A-Z itself
+    if len(keys) >= CONTEXT - 1:
+        raise RuntimeError(f"{len(keys)} replaced characters do not fit the uint16 slot table")
+    slot = np.zeros(0x110000, dtype=np.uint16)
+    slot[keys] = np.arange(1, len(keys) + 1)
+    slot[context] = CONTEXT
+    repl = [[ord(ch) for ch in mapped[c]] for c in keys]
+    start = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in repl], out=start[1:])
+    cps = np.array([c for r in repl for c in r], dtype=np.int32)
+    for a in (slot, start, cps):
+        a.setflags(write=False)
+    return NormTables(slot, start, cps)
+
+
+@njit(inline="always", cache=True)
+def _code_point(data, kind, i):
+    """Character i of a str's buffer: kind is 1, 2 or 4 bytes a character (PEP 393)."""
+    if kind == 1:
+        return np.int64(deref_uint8(data, i))
+    if kind == 2:
+        return np.int64(deref_uint16(data, i))
+    return np.int64(deref_uint32(data, i))
+
+
+@njit(inline="always", cache=True)
+def _put_ascii(b, prev, buf, word, brk, o):
+    """Byte b (ASCII) at buf[o] with its flags: [0-9A-Za-z] and the ASCII apostrophes ' ` are word
+    bytes (deleted later, inside the token); "\\r\\n" is one line break."""
+    at = U64(o)  # unsigned: numba then adds no negative-index test, which kept loops from vectorizing
+    buf[at] = b
+    word[at] = (np.uint8(b - 48) < 10) | (np.uint8((b | 32) - 97) < 26) | (b == 39) | (b == 96)
+    brk[at] = ((b == 10) & (prev != 13)) | (b == 11) | (b == 12) | (b == 13) | (np.uint8(b - 28) < 3)
+
+
+@njit(cache=True)  # rarer path (non-ASCII characters): not inlined, to keep compile time down
+def _put(cp, prev, cls, buf, word, brk, o):
+    """Normalized character cp at buf[o:] as UTF-8 (surrogates too, as surrogatepass writes them)
+    with its flags; deleted characters are left out. Returns the new end."""
+    if cp < 0x80:
+        _put_ascii(np.uint8(cp), prev, buf, word, brk, o)
+        return o + 1
+    k = cls[cp]
+    if k == DELETE:
+        return o
+    w = np.uint8(k == WORD)
+    if cp < 0x800:
+        buf[o] = np.uint8(0xC0 | (cp >> 6))
+        buf[o + 1] = np.uint8(0x80 | (cp & 0x3F))
+        ln = 2
+    elif cp < 0x10000:
+        buf[o] = np.uint8(0xE0 | (cp >> 12))
+        buf[o + 1] = np.uint8(0x80 | ((cp >> 6) & 0x3F))
+        buf[o + 2] = np.uint8(0x80 | (cp & 0x3F))
+        ln = 3
+    else:
+        buf[o] = np.uint8(0xF0 | (cp >> 18))
+        buf[o + 1] = np.uint8(0x80 | ((cp >> 12) & 0x3F))
+        buf[o + 2] = np.uint8(0x80 | ((cp >> 6) & 0x3F))
+        buf[o + 3] = np.uint8(0x80 | (cp & 0x3F))
+        ln = 4
+    for j in range(ln):
+        word[o + j] = w
+        brk[o + j] = 0
+    brk[o] = np.uint8(k == BREAK)
+    return o + ln
+
+
+@njit(inline="always", cache=True)
+def _fill_kind(data, kind, char_off, given, cls, slot, start, cps, buf, word, brk, offsets, context, cap):
+    """_fill for one str kind (a constant after inlining, so each loop reads one width)."""
+    width = 2 if kind == 1 else (3 if kind == 2 else 4)  # most UTF-8 bytes one character can take
+    total = char_off[char_off.size - 1]
+    o = 0
+    found = 0
+    for d in range(char_off.size - 1):
+        offsets[d] = o
+        i = char_off[d]
+        end = char_off[d + 1]
+        prev = np.uint8(0)  # a document's first byte has no predecessor
+        while i < end:
+            # A run of ASCII (most of any Latin-script text), found first and then copied in a loop
+            # LLVM vectorizes: testing each character inside one loop kept it scalar, ~4 ns each.
+            j = i
+            while j < end and _code_point(data, kind, j) < 0x80:
+                j += 1
+            base = o - i
+            for q in range(i, j):
+                b = np.uint8(_code_point(data, kind, q))
+                _put_ascii(b, prev, buf, word, brk, base + q)
+                prev = b
+            o += j - i
+            if j == end:
+                break
+            cp = _code_point(data, kind, j)
+            i = j + 1
+            k = 0 if given[d] else np.int64(slot[cp])
+            if k == 0:
+                o = _put(cp, prev, cls, buf, word, brk, o)
+            elif k != CONTEXT:
+                r0, r1 = start[k - 1], start[k]
+                if o + 4 * (r1 - r0) + width * (total - i) > cap:
+                    return -1, found  # the replacements grew the text past the buffer
+                for q in range(r0, r1):  # replacements hold no "\r": no "\r\n" to track inside them
+                    o = _put(np.int64(cps[q]), np.uint8(0), cls, buf, word, brk, o)
+            else:  # normalized by Python instead, and the batch filled again
+                context[d] = 1
+                found += 1
+                i = end
+            prev = np.uint8(0)  # "\r", any character, "\n" is two breaks, deleted characters too
+    offsets[char_off.size - 1] = o
+    return o, found
 
 
 @njit(cache=True, nogil=True)
-def _folding_changes(buf, changes):
-    """Whether the UTF-8 text in buf holds a non-ASCII character that casefold changes."""
-    i = 0
-    n = buf.size
-    while i < n:
-        if buf[i] < 0x80:
-            i += 1
-            continue
-        cp, ln = _decode(buf, i)
-        if changes[cp]:
-            return True
-        i += ln
-    return False
+def _fill(s, char_off, given, cls, slot, start, cps, buf, word, brk, offsets, context, cap):
+    """Stage 1 of the tokenizer for text that is not all ASCII: the normalized UTF-8 of each
+    document of the joined batch s (documents [char_off[d], char_off[d+1]) in characters) into buf,
+    with per-byte flags (word byte; line break starts here) and byte offsets per document.
+
+    Normalization is the per-character lookup of NormTables, except in documents `given` already
+    normalized (taken as they are). A document holding a CONTEXT character is flagged in `context`
+    and left incomplete, for the caller to normalize and fill again. Returns (bytes written, or -1
+    when cap was too small; number of documents flagged)."""
+    data = s._data
+    kind = s._kind
+    if kind == 1:
+        return _fill_kind(
+            data, 1, char_off, given, cls, slot, start, cps, buf, word, brk, offsets, context, cap
+        )
+    if kind == 2:
+        return _fill_kind(
+            data, 2, char_off, given, cls, slot, start, cps, buf, word, brk, offsets, context, cap
+        )
+    return _fill_kind(data, 4, char_off, given, cls, slot, start, cps, buf, word, brk, offsets, context, cap)
 
 
-def _utf8(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
-
-
-def encode(text: str) -> bytes:
-    """UTF-8 bytes for the tokenizer kernel: NFKC, then casefold, as `normalize`.
-
-    The kernel lowercases A-Z itself, which is all casefold does to ASCII, so ASCII text goes as
-    is (NFKC leaves it unchanged), and other text is casefolded only if it holds a non-ASCII
-    character that casefold changes (casefold works character by character). Real news text is
-    mostly ASCII with curly quotes and dashes, and casefold (20-26 us for a 2.7 KB article, a
-    Python-level lookup per character) was then most of the time spent tokenizing it.
-    Lone surrogates (legal in JSON strings) pass through as separators."""
-    if text.isascii():
-        return text.encode("ascii")
-    nfkc = unicodedata.normalize("NFKC", text)
-    data = _utf8(nfkc)
-    if _folding_changes(np.frombuffer(data, dtype=np.uint8), _casefold_changes()):
-        data = _utf8(nfkc.casefold())
-    return data
+@njit(cache=True, nogil=True)
+def _fill_ascii(s, char_off, buf, word, brk):
+    """Stage 1 of the tokenizer for an all-ASCII batch: bytes and flags in one loop LLVM
+    vectorizes (its bytes are the characters, so offsets are char_off)."""
+    data = s._data
+    n = len(s)
+    prev = np.uint8(0)
+    for i in range(n):  # "\r\n" is one break: a "\n" after "\r" is none
+        b = deref_uint8(data, i)
+        _put_ascii(b, prev, buf, word, brk, i)
+        prev = b
+    # A document's first byte has no predecessor (the "\r" before it ended the previous document).
+    # Fixing those few bytes afterwards keeps the loop above one vectorized pass over the batch.
+    for d in range(char_off.size - 1):
+        i = char_off[d]
+        if i < char_off[d + 1] and buf[i] == 10:
+            brk[i] = 1
 
 
 def tokens(text: str) -> list[str]:
@@ -187,20 +343,9 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
     hashes and line numbers always are.
     """
     ws = ws if ws is not None else Workspace()
-    # The common case inline (one C call per document, no Python frame); the rest via encode().
-    encoded = [t.encode("ascii") if t.isascii() else encode(t) for t in texts]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    n = int(offsets[-1])
-    # The padding lets stage 3 read 16 bytes at any token and stage 1 classify whole 64-byte blocks.
-    size = (n // 64 + 2) * 64
-    buf = ws.array("bytes", size, np.uint8)
-    buf[:n] = np.frombuffer(b"".join(encoded), dtype=np.uint8)  # one join + one copy into warm memory
-    buf[n:] = 0
+    buf, word, brk, offsets, n = _fill_batch(texts, ws)
+    size = buf.size
     cls = char_classes()
-    word = ws.array("word", size, np.uint8)
-    brk = ws.array("brk", size, np.uint8)
-    _classify(buf, n, offsets, cls, word, brk)
     # 64 byte flags -> one 64-bit mask, in C: stage 2 then handles 64 bytes per step.
     word_bits = np.packbits(word, bitorder="little").view(np.uint64)
     brk_bits = np.packbits(brk, bitorder="little").view(np.uint64)
@@ -239,6 +384,63 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
     return Tokens(h[:o], line[:o], cs[:o], ce[:o], out_start, compact[:c])
 
 
+def _fill_batch(
+    texts: list[str], ws: Workspace
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Stage 1: (buf, word, brk, offsets, n): the normalized UTF-8 of the batch, its flags and each
+    document's byte offsets. The arrays are padded with zeros to whole 64-byte blocks plus one, so
+    stage 2 reads masks anywhere and stage 3 reads 16 bytes at any token.
+
+    The documents are joined into one str (one C call) and the kernel reads it in place: encoding
+    each document, normalizing it and then copying the bytes cost real news text ~20 us of its
+    ~45 us per 2.7 KB article, and the tables now do in the kernel what NFKC and casefold did."""
+    s = "".join(texts)
+    char_off = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), out=char_off[1:])
+    if s.isascii():  # a flag CPython keeps: no scan
+        n = len(s)
+        size = (n // 64 + 2) * 64
+        buf, word, brk = (ws.array(name, size, np.uint8) for name in ("bytes", "word", "brk"))
+        _fill_ascii(s, char_off, buf, word, brk)
+        buf[n:], word[n:], brk[n:] = 0, 0, 0
+        return buf, word, brk, char_off, n
+    nt, cls = norm_tables(), char_classes()
+    given = np.zeros(len(texts), dtype=np.uint8)
+    offsets = ws.array("doc_bytes", len(texts) + 1, np.int64)
+    cap = _MAX_UTF8[_str_kind(s)] * len(s)
+    while True:
+        size = (cap // 64 + 2) * 64
+        buf, word, brk = (ws.array(name, size, np.uint8) for name in ("bytes", "word", "brk"))
+        context = np.zeros(len(texts), dtype=np.uint8)
+        n, found = _fill(
+            s, char_off, given, cls, nt.slot, nt.start, nt.cps, buf, word, brk, offsets, context, cap
+        )
+        if n < 0:  # replacements that lengthen the text (ligatures, "…", "½"...) ran out of room
+            cap *= 2
+            continue
+        if not found:
+            break
+        # Documents with characters NFKC treats in context (combining marks, ...): Python normalizes
+        # them, and the kernel takes those as they are.
+        texts = [normalize(t) if context[d] else t for d, t in enumerate(texts)]
+        given |= context
+        s = "".join(texts)
+        char_off[1:] = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        cap = max(cap, _MAX_UTF8[_str_kind(s)] * len(s))
+    size = (n // 64 + 2) * 64
+    buf[n:size], word[n:size], brk[n:size] = 0, 0, 0
+    return buf[:size], word[:size], brk[:size], offsets, n
+
+
+_MAX_UTF8 = {1: 2, 2: 3, 4: 4}  # the most UTF-8 bytes a character of each str kind takes
+
+
+@njit(cache=True)
+def _str_kind(s):
+    """Bytes a character in s's buffer: 1, 2 or 4."""
+    return s._kind
+
+
 @njit(cache=True)  # rare path (multi-byte characters): not inlined, to keep compile time down
 def _decode(buf, i):
     """(code point, byte length) of the UTF-8 sequence at buf[i] (input is valid: it came from str.encode)."""
@@ -255,47 +457,6 @@ def _decode(buf, i):
         (np.int64(b0 & 0x07) << 18) | (np.int64(buf[i + 1] & 0x3F) << 12) | (np.int64(buf[i + 2] & 0x3F) << 6)
     )
     return cp | np.int64(buf[i + 3] & 0x3F), 4
-
-
-@njit(cache=True, nogil=True)
-def _classify(buf, n, offsets, cls, word, brk):
-    """Per byte: is it part of a word (deleted characters count as word here, so they never split
-    one), and does a line break start here. Stage 1 of the tokenizer.
-
-    ASCII is classified with arithmetic in a loop LLVM vectorizes (ASCII word bytes are [0-9A-Za-z];
-    ' and ` are deleted); multi-byte characters are then fixed up one by one
-    from the code point table, which costs nothing on text that has few of them.
-    """
-    word[n:] = 0  # the padding up to whole blocks (plus one, so a mask read anywhere has a successor)
-    brk[n:] = 0
-    high = 0
-    prev = np.uint8(0)
-    for i in range(n):  # "\r\n" is one break: a "\n" after "\r" is none
-        b = buf[i]
-        word[i] = (np.uint8(b - 48) < 10) | (np.uint8((b | 32) - 97) < 26) | (b == 39) | (b == 96)
-        brk[i] = ((b == 10) & (prev != 13)) | (b == 11) | (b == 12) | (b == 13) | (np.uint8(b - 28) < 3)
-        high |= b
-        prev = b
-    # A document's first byte has no predecessor (the "\r" before it ended the previous document).
-    # Fixing those few bytes afterwards keeps the loop above one vectorized pass over the batch: a
-    # second, per-document pass for "\r\n" cost 60% of this kernel.
-    for d in range(offsets.size - 1):
-        i = offsets[d]
-        if i < offsets[d + 1] and buf[i] == 10:
-            brk[i] = 1
-    if high >= 0x80:
-        i = 0
-        while i < n:
-            if buf[i] < 0xC0:
-                i += 1
-                continue
-            cp, ln = _decode(buf, i)
-            k = cls[cp]
-            w = np.uint8(k == 1 or k == 2)
-            for j in range(ln):
-                word[i + j] = w
-            brk[i] = np.uint8(k == 3)
-            i += ln
 
 
 @njit(inline="always", cache=True)

@@ -7,7 +7,9 @@ the unicode corners (surrogates, combining marks, exotic line breaks) where they
 
 from __future__ import annotations
 
+import functools
 import random
+import unicodedata
 from collections import defaultdict
 from fractions import Fraction
 from unittest import mock
@@ -381,26 +383,79 @@ def test_paragraph_units_from_token_lines_have_exact_offsets(texts: list[str]) -
         assert tokens(texts[d][s:e]) == per_doc[d][a - first : b - first]
 
 
-def test_casefold_table_marks_exactly_what_casefold_changes() -> None:
-    """encode() skips casefold when no non-ASCII character would change; the table it asks must
-    be exact for every code point of this Python's Unicode (A-Z, which the kernel folds, aside)."""
-    from dedup.text import _casefold_changes
+def test_norm_tables_replace_each_character_by_its_nfkc_casefold() -> None:
+    """The kernel normalizes by per-character lookup: every code point not left to Python must
+    have slot 0 exactly when NFKC then casefold leave it as it is (A-Z aside: the kernel lowercases
+    them), and otherwise be replaced by exactly what they make of it."""
+    from dedup.text import CONTEXT, norm_tables
 
-    table = _casefold_changes()
-    expected = [c for c in range(0x110000) if chr(c).casefold() != chr(c) and not 65 <= c <= 90]
-    assert np.flatnonzero(table).tolist() == expected
+    nt = norm_tables()
+    assert (nt.slot[:0x80] == 0).all()
+    used = np.unique(nt.slot[(nt.slot > 0) & (nt.slot < CONTEXT)])
+    assert used.tolist() == list(range(1, nt.start.size))  # each replacement used once
+    for c in range(0x80, 0x110000):
+        j = int(nt.slot[c])
+        if j == CONTEXT:
+            continue
+        want = unicodedata.normalize("NFKC", chr(c)).casefold()
+        got = chr(c) if j == 0 else "".join(map(chr, nt.cps[nt.start[j - 1] : nt.start[j]]))
+        assert got == want, hex(c)
+
+
+# Starters that compose with what follows them (Latin, Hangul L and LV, kana, Indic vowels).
+COMPOSING = [
+    "a",
+    "e",
+    "A",
+    "\u1100",
+    "\uac00",
+    "\u3046",
+    "\u0b47",
+    "\u09c7",
+    "\u0dd9",
+    "\u1025",
+    "\u0915",
+    "\u05d0",
+]
+
+
+def test_norm_tables_only_look_up_characters_no_normalization_crosses() -> None:
+    """A non-CONTEXT character never composes with what precedes it, so NFKC of a text of them is
+    NFKC of each character joined: checked against composing starters for the whole BMP, and
+    every CONTEXT character it calls so must really be one that composes or reorders somewhere
+    (a combining class, or the second half of a composition)."""
+    from dedup.text import CONTEXT, norm_tables
+
+    nt = norm_tables()
+    nfkc = functools.partial(unicodedata.normalize, "NFKC")
+    for c in range(0x80, 0x10000):
+        if nt.slot[c] != CONTEXT:
+            ch = chr(c)
+            for p in COMPOSING:
+                assert nfkc(p + ch) == nfkc(p) + nfkc(ch), (hex(ord(p)), hex(c))
+    # and nothing is sent to Python that need not be: a CONTEXT character's decomposition starts
+    # with a combining mark or with a character that ends some canonical decomposition.
+    tails = {ch for c in range(0x110000) for ch in unicodedata.normalize("NFD", chr(c))[1:]}
+    for c in np.flatnonzero(nt.slot == CONTEXT).tolist():
+        first = unicodedata.normalize("NFKD", chr(c))[0]
+        assert unicodedata.combining(first) or first in tails, hex(c)
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "RUSSIA’S “Putin” said – at 5 p.m. … ©2015 £3",  # casefold skipped: nothing non-ASCII changes
-        "ÉCOLE’s Straße ΣΑΣ ǅ Ⅻ ⓐⒶ İ",  # casefold needed, some of it changing the length
-        "ﬁne Ｋelvin K ½ ™",  # NFKC makes these ASCII (capitals included)
-        "Moscow\u0301 X\ud800Y",  # a combining mark; a lone surrogate
+        "RUSSIA’S “Putin” said – at 5 p.m. … ©2015 £3\u00a0€",  # kept and mapped (NBSP, …) characters
+        "ÉCOLE’s Straße ΣΑΣ ǅ Ⅻ ⓐⒶ İ",  # casefold, some of it changing the length
+        "ﬁne Ｋelvin K ½ ™ ﬃ",  # NFKC makes these ASCII (capitals included)
+        "Moscow\u0301 X\ud800Y e\u0308\u0301",  # combining marks (normalized by Python); a lone surrogate
+        "na\u00efve caf\u00e9 \u00bd\u00bd\u00bd\u00bd\u00bd\u00bd\u00bd\u00bd\u00bd",  # one byte a character; ½ grows 2 -> 5 bytes
+        "\ufdfa" * 40 + " \ufb03" * 40,  # 18 characters for one: the buffer is grown
+        "x\r\u00ad\ny\r\nz 😀 RUSSIA’S \U0001d400BC",  # "\r", a deleted character, "\n": two breaks; 4 bytes a character
+        "abcdefghijklmnop" * 3 + "’s " + "QRSTUVWXYZ’abcd\u2019" * 5,  # whole 16-character blocks between
     ],
 )
-def test_tokens_of_text_with_and_without_casefold_are_the_reference(text: str) -> None:
+def test_tokens_of_text_on_each_normalization_path_are_the_reference(text: str) -> None:
+    """Each text with its upper- and lower-cased forms in one batch (so kinds and paths mix)."""
     tk = tokenize_batch([text, text.upper(), text.lower()])
     compact = tk.compact.tobytes()
     for d, t in enumerate([text, text.upper(), text.lower()]):
