@@ -436,6 +436,11 @@ def test_norm_tables_only_look_up_characters_no_normalization_crosses() -> None:
     # and nothing is sent to Python that need not be: a CONTEXT character's decomposition starts
     # with a combining mark or with a character that ends some canonical decomposition.
     tails = {ch for c in range(0x110000) for ch in unicodedata.normalize("NFD", chr(c))[1:]}
+    # The combining classes are read for marks only: no other character has one.
+    from dedup.text import _category_tables
+
+    marks = set(_category_tables()[1].tolist())
+    assert all(c in marks for c in range(0x110000) if unicodedata.combining(chr(c)))
     for c in np.flatnonzero(nt.slot == CONTEXT).tolist():
         first = unicodedata.normalize("NFKD", chr(c))[0]
         assert unicodedata.combining(first) or first in tails, hex(c)
