@@ -183,15 +183,15 @@ def _code_point(data, kind, i):
 
 @njit(inline="always", cache=True)
 def _put_ascii(b, prev, buf, word, brk, o):
-    """Byte b (ASCII) at buf[o] with its flags: [0-9A-Za-z] and the ASCII apostrophes ' ` are word
-    bytes (deleted later, inside the token); "\\r\\n" is one line break."""
+    """Byte b (ASCII) at buf[o], A-Z lowercased, with its flags: [0-9A-Za-z] and the ASCII
+    apostrophes ' ` are word bytes (deleted later, inside the token); "\\r\\n" is one line break."""
     at = U64(o)  # unsigned: numba then adds no negative-index test, which kept loops from vectorizing
-    buf[at] = b
+    buf[at] = b | (np.uint8(np.uint8(b - 65) < 26) << np.uint8(5))
     word[at] = (np.uint8(b - 48) < 10) | (np.uint8((b | 32) - 97) < 26) | (b == 39) | (b == 96)
     brk[at] = ((b == 10) & (prev != 13)) | (b == 11) | (b == 12) | (b == 13) | (np.uint8(b - 28) < 3)
 
 
-@njit(cache=True)  # rarer path (non-ASCII characters): not inlined, to keep compile time down
+@njit(inline="always", cache=True)
 def _put(cp, prev, cls, buf, word, brk, o):
     """Normalized character cp at buf[o:] as UTF-8 (surrogates too, as surrogatepass writes them)
     with its flags; deleted characters are left out. Returns the new end."""
@@ -248,24 +248,28 @@ def _fill_kind(data, kind, char_off, given, cls, slot, start, cps, buf, word, br
                 _put_ascii(b, prev, buf, word, brk, base + q)
                 prev = b
             o += j - i
-            if j == end:
-                break
-            cp = _code_point(data, kind, j)
-            i = j + 1
-            k = 0 if given[d] else np.int64(slot[cp])
-            if k == 0:
-                o = _put(cp, prev, cls, buf, word, brk, o)
-            elif k != CONTEXT:
-                r0, r1 = start[k - 1], start[k]
-                if o + 4 * (r1 - r0) + width * (total - i) > cap:
-                    return -1, found  # the replacements grew the text past the buffer
+            # Then a run of other characters (all of a word in most other scripts).
+            while j < end:
+                cp = _code_point(data, kind, j)
+                if cp < 0x80:
+                    break
+                j += 1
+                k = 0 if given[d] else np.int64(slot[cp])
+                if k == CONTEXT:  # normalized by Python instead, and the batch filled again
+                    context[d] = 1
+                    found += 1
+                    j = end
+                    break
+                if k == 0:  # the character itself, as a replacement of one
+                    r0, r1 = np.int64(-1), np.int64(0)
+                else:
+                    r0, r1 = start[k - 1], start[k]
+                    if o + 4 * (r1 - r0) + width * (total - j) > cap:
+                        return -1, found  # the replacements grew the text past the buffer
                 for q in range(r0, r1):  # replacements hold no "\r": no "\r\n" to track inside them
-                    o = _put(np.int64(cps[q]), np.uint8(0), cls, buf, word, brk, o)
-            else:  # normalized by Python instead, and the batch filled again
-                context[d] = 1
-                found += 1
-                i = end
+                    o = _put(cp if q < 0 else np.int64(cps[q]), np.uint8(0), cls, buf, word, brk, o)
             prev = np.uint8(0)  # "\r", any character, "\n" is two breaks, deleted characters too
+            i = j
     offsets[char_off.size - 1] = o
     return o, found
 
@@ -356,7 +360,6 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
     ws = ws if ws is not None else Workspace()
     buf, word, brk, offsets, n = _fill_batch(texts, ws)
     size = buf.size
-    cls = char_classes()
     # 64 byte flags -> one 64-bit mask, in C: stage 2 then handles 64 bytes per step.
     word_bits = np.packbits(word, bitorder="little").view(np.uint64)
     brk_bits = np.packbits(brk, bitorder="little").view(np.uint64)
@@ -375,7 +378,6 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
             ends[:k],
             lines[:k],
             doc_start,
-            cls,
             h,
             line,
             out_start,
@@ -389,9 +391,7 @@ def tokenize_batch(texts: list[str], ws: Workspace | None = None, *, hashes_only
         empty = np.empty(0, dtype=np.int64)
         return Tokens(h[:o], line[:o], empty, empty, out_start, compact[:0])
     cs, ce = ws.array("tok_cs", k, np.int64), ws.array("tok_ce", k, np.int64)
-    o, c = _hash_tokens(
-        buf, starts[:k], ends[:k], lines[:k], doc_start, cls, h, line, cs, ce, compact, out_start
-    )
+    o, c = _hash_tokens(buf, starts[:k], ends[:k], lines[:k], doc_start, h, line, cs, ce, compact, out_start)
     return Tokens(h[:o], line[:o], cs[:o], ce[:o], out_start, compact[:c])
 
 
@@ -529,7 +529,6 @@ def _token_spans(word_bits, brk_bits, offsets, starts, ends, lines, doc_start):
 
 
 _ONES = U64(0x0101010101010101)
-_LOWER = U64(0x2020202020202020)
 _APOSTROPHES = U64(0x2727272727272727)
 _BACKTICKS = U64(0x6060606060606060)
 _HIGHS = U64(0x8080808080808080)
@@ -544,11 +543,11 @@ def _zero_bytes(v):
 
 @njit(inline="always", cache=True)
 def _special(w0, w1):
-    """Whether a token's two words hold a non-ASCII or apostrophe byte (it then needs the slow
-    path): all tests OR-ed, no branch."""
+    """Whether a token's two words hold an ASCII apostrophe byte (it then needs the slow path, which
+    deletes it): all tests OR-ed, no branch. Everything else in the buffer is already normalized,
+    so non-ASCII bytes need nothing more."""
     return (
-        ((w0 | w1) & _HIGHS)
-        | _zero_bytes(w0 ^ _APOSTROPHES)
+        _zero_bytes(w0 ^ _APOSTROPHES)
         | _zero_bytes(w1 ^ _APOSTROPHES)
         | _zero_bytes(w0 ^ _BACKTICKS)
         | _zero_bytes(w1 ^ _BACKTICKS)
@@ -562,30 +561,27 @@ def _low_bytes(k):
 
 
 @njit(cache=True)  # rare path: not inlined, to keep compile time down
-def _copy_folded(buf, i, end, cls, dst, c):
-    """Copy the token buf[i:end] to dst[c:] without its deleted characters, A-Z lowercased; returns
-    the new end in dst (c itself when nothing was left)."""
-    while i < end:
-        cp, ln = _decode(buf, i)
-        if cls[cp] != 2:
-            for j in range(ln):
-                b = buf[i + j]
-                dst[c + j] = b | np.uint8(32) if 65 <= b <= 90 else b
-            c += ln
-        i += ln
+def _copy_unquoted(buf, i, end, dst, c):
+    """Copy the token buf[i:end] to dst[c:] without its ASCII apostrophes (' `), the only
+    characters stage 1 leaves to delete; returns the new end in dst (c itself when nothing was
+    left)."""
+    for j in range(i, end):
+        b = buf[j]
+        dst[c] = b
+        c += (b != 39) & (b != 96)
     return c
 
 
 @njit(cache=True, nogil=True)
-def _hash_tokens(buf, starts, ends, lines, doc_start, cls, tok_hash, tok_line, cs, ce, compact, out_start):
+def _hash_tokens(buf, starts, ends, lines, doc_start, tok_hash, tok_line, cs, ce, compact, out_start):
     """Copy each token into the compact normalized text (one space between tokens) and hash it with
     XXH3-64. Stage 3 of the tokenizer when offsets and text are wanted (signing uses
     _hash_tokens_only).
 
-    A plain ASCII token of up to 16 bytes (nearly all of them) is two masked 8-byte words: lowercased
-    (OR 0x20 per byte is exact on [0-9A-Za-z]), copied and hashed without a loop or a
-    data-dependent branch. Longer tokens, and tokens with non-ASCII or apostrophe bytes, are copied
-    character by character without their deleted characters; one left empty (it was only
+    Stage 1 wrote the buffer normalized and lowercased, all but the ASCII apostrophes. A token of
+    up to 16 bytes without one (nearly all of them) is two masked 8-byte words, copied and hashed
+    without a loop or a data-dependent branch. Longer tokens, and tokens with an apostrophe, are
+    copied character by character without their deleted characters; one left empty (it was only
     apostrophes) is dropped.
     """
     c = 0
@@ -603,8 +599,6 @@ def _hash_tokens(buf, starts, ends, lines, doc_start, cls, tok_hash, tok_line, c
             w0 = _read_le(buf, s, 8) & _low_bytes(length)
             w1 = _read_le(buf, s + 8, 8) & _low_bytes(max(length - 8, 0))
             if length <= 16 and not _special(w0, w1):
-                w0 |= _LOWER & _low_bytes(length)
-                w1 |= _LOWER & _low_bytes(max(length - 8, 0))
                 at = U64(c)  # unsigned index: LLVM merges the byte stores (see hashing._read_le)
                 for j in range(8):
                     compact[at + U64(j)] = np.uint8((w0 >> U64(8 * j)) & U64(0xFF))
@@ -612,7 +606,7 @@ def _hash_tokens(buf, starts, ends, lines, doc_start, cls, tok_hash, tok_line, c
                 c += length
                 h = xxh3_short(w0, w1, length)
             else:
-                c = _copy_folded(buf, s, ends[t], cls, compact, c)
+                c = _copy_unquoted(buf, s, ends[t], compact, c)
                 if c == c0:  # nothing but deleted characters: not a token
                     c = sep
                     continue
@@ -624,6 +618,15 @@ def _hash_tokens(buf, starts, ends, lines, doc_start, cls, tok_hash, tok_line, c
             o += 1
     out_start[doc_start.size - 1] = o
     return o, c
+
+
+@njit(cache=True)
+def _has_apostrophe(buf, s, e):
+    """Whether buf[s:e] holds an ASCII apostrophe (' or `), the one thing stage 1 leaves to delete."""
+    n = 0
+    for i in range(s, e):  # no early exit: a loop LLVM vectorizes
+        n += (buf[i] == 39) | (buf[i] == 96)
+    return n > 0
 
 
 @njit(inline="always", cache=True)
@@ -641,7 +644,6 @@ def _hash_tokens_only(
     ends,
     lines,
     doc_start,
-    cls,
     tok_hash,
     tok_line,
     out_start,
@@ -658,8 +660,8 @@ def _hash_tokens_only(
     all three XXH3 length classes, one of them a 128-bit product. Here one pass gathers each
     token's two masked, lowercased words and notes the rare tokens that need more; a second hashes
     the tokens of up to 8 bytes (nearly all) in a branch-free loop LLVM vectorizes, 64-bit
-    multiplies only; then the 9-16 byte tokens and the special ones (non-ASCII, apostrophes, longer
-    than 16 bytes) are hashed one by one, and tokens left empty (only deleted characters) dropped.
+    multiplies only; then the 9-16 byte tokens and the special ones (with an ASCII apostrophe, or
+    longer than 16 bytes) are hashed one by one, and tokens left empty (only deleted characters) dropped.
     Bit for bit the hashes of _hash_tokens (tested).
     """
     k = starts.size
@@ -670,8 +672,8 @@ def _hash_tokens_only(
         length = ends[t] - starts[t]
         w0 = _word_at(words, s) & _low_bytes(length)
         w1 = _word_at(words, s + U64(8)) & _low_bytes(max(length - 8, 0))
-        w0s[t] = w0 | (_LOWER & _low_bytes(length))
-        w1s[t] = w1 | (_LOWER & _low_bytes(max(length - 8, 0)))
+        w0s[t] = w0
+        w1s[t] = w1
         lens[t] = length
         is_special = _special(w0, w1) | (length > 16)
         long_ix[n_long] = t
@@ -687,7 +689,11 @@ def _hash_tokens_only(
     dropped = 0
     for q in range(n_sp):
         t = sp_ix[q]
-        c = _copy_folded(buf, starts[t], ends[t], cls, scratch, 0)
+        s, e = starts[t], ends[t]
+        if e - s > 16 and not _has_apostrophe(buf, s, e):  # as it is in the buffer
+            tok_hash[t] = xxh3_64(buf, s, e)
+            continue
+        c = _copy_unquoted(buf, s, e, scratch, 0)
         if c == 0:  # nothing but deleted characters: not a token
             lens[t] = -1
             dropped += 1

@@ -456,7 +456,8 @@ def test_norm_tables_only_look_up_characters_no_normalization_crosses() -> None:
         "na\u00efve caf\u00e9 \u00bd\u00bd\u00bd\u00bd\u00bd\u00bd\u00bd\u00bd\u00bd",  # one byte a character; ½ grows 2 -> 5 bytes
         "\ufdfa" * 40 + " \ufb03" * 40,  # 18 characters for one: the buffer is grown
         "x\r\u00ad\ny\r\nz 😀 RUSSIA’S \U0001d400BC",  # "\r", a deleted character, "\n": two breaks; 4 bytes a character
-        "abcdefghijklmnop" * 3 + "’s " + "QRSTUVWXYZ’abcd\u2019" * 5,  # whole 16-character blocks between
+        "abcdefghijklmnop" * 3 + "’s " + "QRSTUVWXYZ’abcd\u2019" * 5,  # long runs of ASCII between
+        "ДОСТОПРИМЕЧАТЕЛЬНОСТЬ Москва МИД naïveté’s O'Neill'sExtraordinarilyLong Überraschungsmoment",  # long words, hashed in place or without apostrophes
     ],
 )
 def test_tokens_of_text_on_each_normalization_path_are_the_reference(text: str) -> None:
