@@ -41,6 +41,7 @@ from .hashing import (
     xxh3_upto8,
     xxh64_round,
 )
+from .strbuf import char_offsets, code_point, str_kind
 from .workspace import Workspace
 
 SEP, WORD, DELETE, BREAK, CR = 0, 1, 2, 3, 4
@@ -92,10 +93,6 @@ def normalize(text: str) -> str:
     """The C-speed part of normalization; the rest (classes) happens in the tokenizer kernel."""
     return unicodedata.normalize("NFKC", text).casefold()
 
-
-# Zero-copy reads of a str's own buffer (1, 2 or 4 bytes a character): the tokenizer reads the
-# joined documents where CPython keeps them instead of encoding each one to bytes first.
-from numba.cpython.unicode import deref_uint8, deref_uint16, deref_uint32  # noqa: E402
 
 CONTEXT = 0xFFFF  # NormTables.slot of a character normalized in context (0: kept as it is)
 # A character that is a boundary for every normalization (a starter that composes with nothing, and
@@ -172,16 +169,6 @@ def norm_tables() -> NormTables:
 
 
 @njit(inline="always", cache=True)
-def _code_point(data, kind, i):
-    """Character i of a str's buffer: kind is 1, 2 or 4 bytes a character (PEP 393)."""
-    if kind == 1:
-        return np.int64(deref_uint8(data, i))
-    if kind == 2:
-        return np.int64(deref_uint16(data, i))
-    return np.int64(deref_uint32(data, i))
-
-
-@njit(inline="always", cache=True)
 def _put_ascii(b, prev, buf, word, brk, o):
     """Byte b (ASCII) at buf[o], A-Z lowercased, with its flags: [0-9A-Za-z] and the ASCII
     apostrophes ' ` are word bytes (deleted later, inside the token); "\\r\\n" is one line break."""
@@ -240,17 +227,17 @@ def _fill_kind(data, kind, char_off, given, cls, slot, start, cps, buf, word, br
             # A run of ASCII (most of any Latin-script text), found first and then copied in a loop
             # LLVM vectorizes: testing each character inside one loop kept it scalar, ~4 ns each.
             j = i
-            while j < end and _code_point(data, kind, j) < 0x80:
+            while j < end and code_point(data, kind, j) < 0x80:
                 j += 1
             base = o - i
             for q in range(i, j):
-                b = np.uint8(_code_point(data, kind, q))
+                b = np.uint8(code_point(data, kind, q))
                 _put_ascii(b, prev, buf, word, brk, base + q)
                 prev = b
             o += j - i
             # Then a run of other characters (all of a word in most other scripts).
             while j < end:
-                cp = _code_point(data, kind, j)
+                cp = code_point(data, kind, j)
                 if cp < 0x80:
                     break
                 j += 1
@@ -305,7 +292,7 @@ def _fill_ascii(s, char_off, buf, word, brk):
     n = len(s)
     prev = np.uint8(0)
     for i in range(n):  # "\r\n" is one break: a "\n" after "\r" is none
-        b = deref_uint8(data, i)
+        b = np.uint8(code_point(data, 1, i))
         _put_ascii(b, prev, buf, word, brk, i)
         prev = b
     # A document's first byte has no predecessor (the "\r" before it ended the previous document).
@@ -406,8 +393,7 @@ def _fill_batch(
     each document, normalizing it and then copying the bytes cost real news text ~20 us of its
     ~45 us per 2.7 KB article, and the tables now do in the kernel what NFKC and casefold did."""
     s = "".join(texts)
-    char_off = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), out=char_off[1:])
+    char_off = char_offsets(texts)
     if s.isascii():  # a flag CPython keeps: no scan
         n = len(s)
         size = (n // 64 + 2) * 64
@@ -418,7 +404,7 @@ def _fill_batch(
     nt, cls = norm_tables(), char_classes()
     given = np.zeros(len(texts), dtype=np.uint8)
     offsets = ws.array("doc_bytes", len(texts) + 1, np.int64)
-    cap = _MAX_UTF8[_str_kind(s)] * len(s)
+    cap = _MAX_UTF8[str_kind(s)] * len(s)
     while True:
         size = (cap // 64 + 2) * 64
         buf, word, brk = (ws.array(name, size, np.uint8) for name in ("bytes", "word", "brk"))
@@ -436,20 +422,14 @@ def _fill_batch(
         texts = [normalize(t) if context[d] else t for d, t in enumerate(texts)]
         given |= context
         s = "".join(texts)
-        char_off[1:] = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
-        cap = max(cap, _MAX_UTF8[_str_kind(s)] * len(s))
+        char_off = char_offsets(texts)
+        cap = max(cap, _MAX_UTF8[str_kind(s)] * len(s))
     size = (n // 64 + 2) * 64
     buf[n:size], word[n:size], brk[n:size] = 0, 0, 0
     return buf[:size], word[:size], brk[:size], offsets, n
 
 
 _MAX_UTF8 = {1: 2, 2: 3, 4: 4}  # the most UTF-8 bytes a character of each str kind takes
-
-
-@njit(cache=True)
-def _str_kind(s):
-    """Bytes a character in s's buffer: 1, 2 or 4."""
-    return s._kind
 
 
 @njit(cache=True)  # rare path (multi-byte characters): not inlined, to keep compile time down
