@@ -432,24 +432,6 @@ def _fill_batch(
 _MAX_UTF8 = {1: 2, 2: 3, 4: 4}  # the most UTF-8 bytes a character of each str kind takes
 
 
-@njit(cache=True)  # rare path (multi-byte characters): not inlined, to keep compile time down
-def _decode(buf, i):
-    """(code point, byte length) of the UTF-8 sequence at buf[i] (input is valid: it came from str.encode)."""
-    b0 = buf[i]
-    if b0 < 0x80:
-        return np.int64(b0), 1
-    if b0 < 0xE0:
-        return (np.int64(b0 & 0x1F) << 6) | np.int64(buf[i + 1] & 0x3F), 2
-    if b0 < 0xF0:
-        return (np.int64(b0 & 0x0F) << 12) | (np.int64(buf[i + 1] & 0x3F) << 6) | np.int64(
-            buf[i + 2] & 0x3F
-        ), 3
-    cp = (
-        (np.int64(b0 & 0x07) << 18) | (np.int64(buf[i + 1] & 0x3F) << 12) | (np.int64(buf[i + 2] & 0x3F) << 6)
-    )
-    return cp | np.int64(buf[i + 3] & 0x3F), 4
-
-
 @njit(inline="always", cache=True)
 def _bits(masks, p):
     """The 64 flags starting at byte p, from masks packed 64 per word (little-endian bit order)."""
@@ -561,8 +543,8 @@ def _hash_tokens(buf, starts, ends, lines, doc_start, tok_hash, tok_line, cs, ce
     Stage 1 wrote the buffer normalized and lowercased, all but the ASCII apostrophes. A token of
     up to 16 bytes without one (nearly all of them) is two masked 8-byte words, copied and hashed
     without a loop or a data-dependent branch. Longer tokens, and tokens with an apostrophe, are
-    copied character by character without their deleted characters; one left empty (it was only
-    apostrophes) is dropped.
+    copied byte by byte without their apostrophes; one left empty (it was only apostrophes) is
+    dropped.
     """
     c = 0
     o = 0
@@ -638,7 +620,7 @@ def _hash_tokens_only(
 
     Hashing token by token inside the loop that gathers them cost ~14 ns a token: every token ran
     all three XXH3 length classes, one of them a 128-bit product. Here one pass gathers each
-    token's two masked, lowercased words and notes the rare tokens that need more; a second hashes
+    token's two masked words and notes the rare tokens that need more; a second hashes
     the tokens of up to 8 bytes (nearly all) in a branch-free loop LLVM vectorizes, 64-bit
     multiplies only; then the 9-16 byte tokens and the special ones (with an ASCII apostrophe, or
     longer than 16 bytes) are hashed one by one, and tokens left empty (only deleted characters) dropped.
