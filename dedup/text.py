@@ -242,6 +242,16 @@ def _fill_kind(data, kind, char_off, given, cls, slot, start, cps, buf, word, br
                     break
                 j += 1
                 k = 0 if given[d] else np.int64(slot[cp])
+                if k == 0 and cp < 0x800 and cls[cp] == WORD:  # a letter of most alphabets: 2 bytes
+                    at = U64(o)
+                    buf[at] = np.uint8(0xC0 | (cp >> 6))
+                    buf[at + U64(1)] = np.uint8(0x80 | (cp & 0x3F))
+                    word[at] = 1
+                    word[at + U64(1)] = 1
+                    brk[at] = 0
+                    brk[at + U64(1)] = 0
+                    o += 2
+                    continue
                 if k == CONTEXT:  # normalized by Python instead, and the batch filled again
                     context[d] = 1
                     found += 1
