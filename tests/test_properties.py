@@ -461,13 +461,18 @@ def test_norm_tables_only_look_up_characters_no_normalization_crosses() -> None:
     ],
 )
 def test_tokens_of_text_on_each_normalization_path_are_the_reference(text: str) -> None:
-    """Each text with its upper- and lower-cased forms in one batch (so kinds and paths mix)."""
-    tk = tokenize_batch([text, text.upper(), text.lower()])
+    """Each text with its upper- and lower-cased forms in one batch (so kinds and paths mix): the
+    tokens, their hashes and their line numbers (by str.splitlines) on both tokenizer paths."""
+    batch = [text, text.upper(), text.lower()]
+    tk = tokenize_batch(batch)
+    fast = tokenize_batch(batch, hashes_only=True)
+    assert np.array_equal(fast.hash, tk.hash) and np.array_equal(fast.line, tk.line)
     compact = tk.compact.tobytes()
-    for d, t in enumerate([text, text.upper(), text.lower()]):
+    for d, t in enumerate(batch):
         a, b = int(tk.doc_start[d]), int(tk.doc_start[d + 1])
         got = [compact[tk.cstart[i] : tk.cend[i]].decode("utf-8", "surrogatepass") for i in range(a, b)]
         assert got == dedup.tokens(t)
         assert [int(h) for h in tk.hash[a:b]] == [
             xxhash.xxh3_64_intdigest(tok.encode("utf-8", "surrogatepass")) for tok in got
         ]
+        assert tk.line[a:b].tolist() == [n for n, ln in enumerate(t.splitlines()) for _ in dedup.tokens(ln)]
