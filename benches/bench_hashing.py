@@ -68,10 +68,12 @@ def make_runner(name: str, k: int) -> Callable[[list[str]], object]:
     if name.startswith("dedup tokenize"):
         import dedup
         from dedup.text import tokenize_batch
+        from dedup.workspace import thread_workspace
 
-        def run(texts):  # the same batching as dedup.signatures, minus shingles and MinHash
+        def run(texts):  # the same batching and workspace as dedup.signatures, minus shingles and MinHash
+            ws = thread_workspace()
             for i in range(0, len(texts), dedup._BATCH):
-                tokenize_batch(texts[i : i + dedup._BATCH], hashes_only=True)
+                tokenize_batch(texts[i : i + dedup._BATCH], ws, hashes_only=True)
 
         return run
     if name.startswith("dedup"):
