@@ -457,6 +457,11 @@ def test_norm_tables_only_look_up_characters_no_normalization_crosses() -> None:
         "\ufdfa" * 40 + " \ufb03" * 40,  # 18 characters for one: the buffer is grown
         "x\r\u00ad\ny\r\nz 😀 RUSSIA’S \U0001d400BC",  # "\r", a deleted character, "\n": two breaks; 4 bytes a character
         "abcdefghijklmnop" * 3 + "’s " + "QRSTUVWXYZ’abcd\u2019" * 5,  # long runs of ASCII between
+        "é"
+        + "a" * 15
+        + "\r\nb é"
+        + "a" * 14
+        + "\r\nc Été à Noël, ça\u00a0va",  # "\r\n" where a mixed stretch ends
         "ДОСТОПРИМЕЧАТЕЛЬНОСТЬ Москва МИД naïveté’s O'Neill'sExtraordinarilyLong Überraschungsmoment",  # long words, hashed in place or without apostrophes
     ],
 )
