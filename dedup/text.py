@@ -168,6 +168,13 @@ def norm_tables() -> NormTables:
     return NormTables(slot, start, cps)
 
 
+# What _put_ascii computes, as tables: bit 0 word byte, bit 1 line break (unless "\n" after "\r").
+_ASCII_FLAGS = np.zeros(128, dtype=np.uint8)
+_ASCII_FLAGS[[*range(48, 58), *range(65, 91), *range(97, 123), 39, 96]] |= 1
+_ASCII_FLAGS[[10, 11, 12, 13, 28, 29, 30]] |= 2
+_ASCII_LOWER = np.array([c | 32 if 65 <= c <= 90 else c for c in range(128)], dtype=np.uint8)
+
+
 @njit(inline="always", cache=True)
 def _put_ascii(b, prev, buf, word, brk, o):
     """Byte b (ASCII) at buf[o], A-Z lowercased, with its flags: [0-9A-Za-z] and the ASCII
@@ -230,10 +237,20 @@ def _fill_kind(data, kind, char_off, given, cls, slot, start, cps, buf, word, br
             while j < end and code_point(data, kind, j) < 0x80:
                 j += 1
             base = o - i
-            for q in range(i, j):
-                b = np.uint8(code_point(data, kind, q))
-                _put_ascii(b, prev, buf, word, brk, base + q)
-                prev = b
+            if j - i >= 32:
+                for q in range(i, j):
+                    b = np.uint8(code_point(data, kind, q))
+                    _put_ascii(b, prev, buf, word, brk, base + q)
+                    prev = b
+            else:  # a short run (between accented letters, say): by table, not ~40 instructions each
+                for q in range(i, j):
+                    b = np.uint8(code_point(data, kind, q))
+                    at = U64(base + q)
+                    f = _ASCII_FLAGS[b]
+                    buf[at] = _ASCII_LOWER[b]
+                    word[at] = f & np.uint8(1)
+                    brk[at] = (f >> np.uint8(1)) & np.uint8((b != 10) | (prev != 13))
+                    prev = b
             o += j - i
             # Then a run of other characters (all of a word in most other scripts).
             while j < end:
