@@ -3,9 +3,9 @@
 The hashing bench's generated corpus is plain ASCII with words of at most 8 letters. Real text is
 not: the seed articles have curly quotes, dashes and longer words, which take the tokenizer's
 slower paths (non-ASCII normalization, the 9-16 byte hash, apostrophes inside words). Here ~450-word
-documents are windows of the seeds' own words (deterministic), and the same windows in Cyrillic
-letters (every word non-ASCII), and the same rows run on them and on the generated corpus,
-interleaved in rounds, one thread per row (RAYON_NUM_THREADS=1).
+documents are windows of the seeds' own words (deterministic), the same windows with accented
+letters and in Cyrillic letters (every word non-ASCII), and the same rows run on them and on the
+generated corpus, interleaved in rounds, one thread per row (RAYON_NUM_THREADS=1).
 
     python benches/bench_real_text.py [--docs 4000] [--rounds 7]
 """
@@ -64,6 +64,11 @@ def cyrillic(texts: list[str]) -> list[str]:
     return [t.translate(table) for t in texts]
 
 
+def accented(texts: list[str]) -> list[str]:
+    """The texts with every e written é and every c written ç: a Latin script with diacritics."""
+    return [t.replace("e", "é").replace("c", "ç") for t in texts]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=4000)
@@ -74,6 +79,7 @@ def main() -> None:
     corpora = {
         "generated": corpus(args.docs)[: args.docs],
         "seed windows": windows,
+        "accented": accented(windows),
         "Cyrillic": cyrillic(windows),
     }
     runners = {}
@@ -109,6 +115,8 @@ def main() -> None:
         "Seed windows: 450 consecutive words of the seed articles at seeded random offsets.",
         "x fastest peer: over the fastest of rensa and gaoya at the same k, on the same corpus.",
         "",
+        "Accented: the seed windows with every e written é and every c written ç (about one letter in"
+        " six, the ASCII runs between them short).",
         "Cyrillic: the seed windows with each Latin letter replaced by a Cyrillic one (two bytes a letter"
         " in UTF-8, capitals casefolded by table): the same text in another script.",
         "",
