@@ -6,8 +6,9 @@ documents joined into one str, one C call, instead of encoding each document to 
 points first: for a 2.7 KB news article that encoding, and joining and copying the results, cost
 more than the kernel itself.
 
-These use numba's own accessors of its unicode type (`_data`, `_kind`, `deref_uint*`), internal
-but unchanged since numba 0.41; the tokenizer's tests read texts of every kind through them.
+These use numba's own accessors of its unicode type (`_data`, `_kind`, `deref_uint*`), which are
+internal: the tokenizer's tests read texts of every kind through them, so a numba release that
+changes them fails those tests rather than giving wrong tokens.
 """
 
 from __future__ import annotations
