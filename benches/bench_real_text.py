@@ -28,22 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_hashing import corpus, machine, make_runner, write_results  # noqa: E402
+from bench_hashing import PEERS, corpus, machine, make_runner, write_results  # noqa: E402
+from bench_hashing import ROWS as HASHING_ROWS  # noqa: E402
 
-# row -> (k, share of the documents it runs on: datasketch's update() is ~500x slower than dedup)
-ROWS: dict[str, tuple[int, float]] = {
-    "dedup classic k=128": (128, 1.0),
-    "dedup oph k=128": (128, 1.0),
-    "dedup classic k=256": (256, 1.0),
-    "dedup oph k=256": (256, 1.0),
-    "dedup tokenize+hash only": (128, 1.0),
-    "datasketch update() k=128": (128, 0.02),
-    "rensa RMinHash k=128": (128, 1.0),
-    "rensa RMinHash k=256": (256, 1.0),
-    "gaoya bulk_hash_docs k=128": (128, 1.0),
-    "gaoya bulk_hash_docs k=256": (256, 1.0),
-}
-PEERS = ("rensa", "gaoya")
+# The hashing bench's rows (and their shares of each round) but datasketch bulk, which adds nothing here.
+ROWS = {name: row for name, row in HASHING_ROWS.items() if not name.startswith("datasketch bulk")}
 
 
 def seed_windows(n_docs: int, words: int = 450, seed: int = 1) -> list[str]:
@@ -58,10 +47,16 @@ _LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _CYRILLIC = "абцдефгхийклмнопярстувшжызАБЦДЕФГХИЙКЛМНОПЯРСТУВШЖЫЗ"
 
 
+_TO_CYRILLIC = str.maketrans(_LATIN, _CYRILLIC)
+
+
+def in_cyrillic(text: str) -> str:
+    """The text with Latin letters replaced one for one by Cyrillic ones."""
+    return text.translate(_TO_CYRILLIC)
+
+
 def cyrillic(texts: list[str]) -> list[str]:
-    """The texts with Latin letters replaced one for one by Cyrillic ones."""
-    table = str.maketrans(_LATIN, _CYRILLIC)
-    return [t.translate(table) for t in texts]
+    return [in_cyrillic(t) for t in texts]
 
 
 def accented(texts: list[str]) -> list[str]:

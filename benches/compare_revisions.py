@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_real_text import cyrillic  # noqa: E402
+from bench_real_text import in_cyrillic  # noqa: E402
 from bench_scale import corpus_file  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def cyrillic_file(plain: Path) -> Path:
         with plain.open("rb") as src, tmp.open("wb") as dst:
             for line in src:
                 record = orjson.loads(line)
-                record["text"] = cyrillic([record["text"]])[0]
+                record["text"] = in_cyrillic(record["text"])
                 dst.write(orjson.dumps(record) + b"\n")
         tmp.rename(out)
     return out
