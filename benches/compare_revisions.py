@@ -9,8 +9,8 @@ venv's Python (its numba cache is built by a first, untimed run).
         [--cyrillic]
 
 --cyrillic scans the same generated corpus with its Latin letters replaced by Cyrillic ones (the
-planted duplicates kept, every word non-ASCII). Both revisions' reports of the corpus are also
-compared byte for byte, and the result printed under the table.
+planted duplicates kept, every word non-ASCII). Both revisions' reports of the corpus, on each
+number of workers, are also compared byte for byte, and the result printed under the table.
 """
 
 from __future__ import annotations
@@ -93,11 +93,13 @@ def main() -> None:
             for (label, w), ts in times.items():
                 rev = args.before if label == "before" else (args.after or "working tree")
                 print(f"| {rev} | {w} | {statistics.median(ts):.2f} | {', '.join(f'{t:.2f}' for t in ts)} |")
-            reports = [Path(tmp) / f"{label}.json" for label in sources]
-            for src, report in zip(sources.values(), reports, strict=True):
-                scan_seconds(src, corpus, 1, str(report))
-            same = reports[0].read_bytes() == reports[1].read_bytes()
-            print(f"\nreports of {corpus.name}: {'byte-identical' if same else 'DIFFERENT'}")
+            print()
+            for w in workers:
+                reports = [Path(tmp) / f"{label}-{w}.json" for label in sources]
+                for src, report in zip(sources.values(), reports, strict=True):
+                    scan_seconds(src, corpus, w, str(report))
+                same = reports[0].read_bytes() == reports[1].read_bytes()
+                print(f"reports of {corpus.name} on {w} workers: {'byte-identical' if same else 'DIFFERENT'}")
         finally:
             for src in sources.values():
                 if src != ROOT:

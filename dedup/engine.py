@@ -8,7 +8,9 @@ process, so pickling texts and results is not what that overhead is.
 A large plain JSONL file (the usual large input) is parsed by the workers themselves: this
 process cuts it into ranges of whole lines (numbering them, so places read the same as a serial
 read's), each worker parses a range and signs it, and the result comes back through a file in
-/dev/shm. Parsed here, at 200k documents, reading was 2.4-4.3 s of one core while the workers
+/dev/shm: the units' arrays and the records, but not their texts, which stay in the JSONL file
+until a later stage reads one back (stored.StoredTexts; the passage level, which reads every
+text, gets them all back). Parsed here, at 200k documents, reading was 2.4-4.3 s of one core while the workers
 waited for texts. Any other input (text files, .gz, stdin, a small file) is parsed here, and a
 `Signer` takes its texts as they are read, so the workers sign early batches while this process
 still parses later ones. With the fork start method the workers inherit every text offered
@@ -19,6 +21,7 @@ pickled. Results come back in input order, so the report is the same for any num
 from __future__ import annotations
 
 import contextlib
+import mmap
 import multiprocessing as mp
 import os
 import pickle
@@ -35,8 +38,9 @@ import numpy as np
 
 from .config import ScanConfig
 from .io import JsonlChunk, JsonlOptions, jsonl_ranges, read_jsonl_range
-from .model import Document
+from .model import Document, StoredText
 from .scan import UnitBatch, sign_batch
+from .stored import SourceFile, StoredTexts, TextSpans
 
 # Texts the forked workers read by range (set only around a pool's start, in the parent).
 _TEXTS: list[str] | None = None
@@ -75,6 +79,7 @@ def _spool(result: ParsedRange, folder: str) -> Spooled:
         fd, path = tempfile.mkstemp(dir=folder)
         with os.fdopen(fd, "wb") as fh:
             fh.write(head)
+            fh.write(bytes(-len(head) % _ALIGN))
             for raw in raws:
                 fh.write(raw)
                 fh.write(bytes(-raw.nbytes % _ALIGN))
@@ -87,17 +92,20 @@ def _spool(result: ParsedRange, folder: str) -> Spooled:
 
 
 def _unspool(message: Spooled) -> ParsedRange:
-    """A result written by _spool (the file is removed once read)."""
+    """A result written by _spool (the file is removed once mapped).
+
+    The file is mapped copy-on-write, not read: reading copied 280 MB of arrays into fresh memory
+    at 200k documents, about half of this process's 0.85 s of reading, while the workers needed
+    both cores. The arrays stay writable; the file's pages are freed with the last of them."""
     path, head_size, sizes = message
     if path is None:
         return head_size  # type: ignore[return-value]  # sent inline
     with open(path, "rb") as fh:
-        head = fh.read(head_size)
-        data = bytearray(sum(n + (-n % _ALIGN) for n in sizes))
-        fh.readinto(data)
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
     os.unlink(path)
-    view = memoryview(data)
-    buffers, at = [], 0
+    view = memoryview(mapped)
+    head = view[:head_size]
+    buffers, at = [], head_size + (-head_size % _ALIGN)
     for n in sizes:
         buffers.append(view[at : at + n])
         at += n + (-n % _ALIGN)
@@ -121,20 +129,28 @@ def _sign_task(task: tuple[list[tuple[int, int]], list[list[str]] | None, ScanCo
     return [sign_batch(batch, a, config) for (a, _), batch in zip(ranges, texts, strict=True)]
 
 
-def _parse_sign_spooled(task: tuple[str, str, int, int, int, JsonlOptions, ScanConfig], folder: str) -> Spooled:
+RangeTask = tuple[str, str, int, int, int, JsonlOptions, ScanConfig, bool]
+
+
+def _parse_sign_spooled(task: RangeTask, folder: str) -> Spooled:
     return _spool(_parse_sign_task(task), folder)
 
 
-def _parse_sign_task(task: tuple[str, str, int, int, int, JsonlOptions, ScanConfig]) -> ParsedRange:
+def _parse_sign_task(task: RangeTask) -> ParsedRange:
     """Parse one range of lines of a JSONL file and sign its texts in batches: (the parsed records,
-    (first text, texts, units) per batch, documents numbered within the range)."""
-    path, name, start, stop, lineno, opts, config = task
-    chunk = read_jsonl_range(path, name, start, stop, lineno, opts)
+    (first text, texts, units) per batch, documents numbered within the range). Unless told to
+    keep them, the texts stay behind: the records come back with where each one lies instead."""
+    path, name, start, stop, lineno, opts, config, keep_texts = task
+    spans: list[tuple[int, int, int, int]] | None = None if keep_texts else []
+    chunk = read_jsonl_range(path, name, start, stop, lineno, opts, spans)
     if chunk.error is not None:  # the file is rejected whole: its texts are never signed
         return chunk, []
     size, texts = config.batch_size, chunk.texts
     batches = [texts[a : a + size] for a in range(0, len(texts), size)]
-    return chunk, [(k * size, len(batch), sign_batch(batch, k * size, config)) for k, batch in enumerate(batches)]
+    signed = [(k * size, len(batch), sign_batch(batch, k * size, config)) for k, batch in enumerate(batches)]
+    if spans is not None:
+        chunk = chunk._replace(texts=[], spans=TextSpans.of(spans, texts))
+    return chunk, signed
 
 
 def _worker_started() -> None:
@@ -165,7 +181,10 @@ class Signer:
     def __init__(self, config: ScanConfig, workers: int) -> None:
         self.config = config
         self.workers = workers if "fork" in mp.get_all_start_methods() else 1
-        self.texts: list[str] = []
+        self.texts: list[str | StoredText] = []  # offered: a text, or where a worker left it
+        # Texts of a JSONL file parsed by the workers stay in the file (stored.StoredTexts), except
+        # for the passage level, which reads every document again, several times.
+        self.keep_texts = "passage" in config.levels
         self._cut = 0  # texts before this are in a batch
         # (start, stop, state): signed here, (task, index in it) on the pool, or None: waiting
         self._batches: list[tuple[int, int, Signed | tuple[Future[list[Signed]], int] | None]] = []
@@ -281,26 +300,32 @@ class Signer:
         if len(self.texts) > self._cut:  # texts offered before this file: a batch of their own
             self._cut_batch(len(self.texts))
         pending: deque[Future[Spooled]] = deque()
+        file = SourceFile(path)
         try:
             for start, stop, lineno in jsonl_ranges(path, _FIRST_RANGE_BYTES, _RANGE_BYTES):
-                task = (path, name, start, stop, lineno, opts, self.config)
+                task = (path, name, start, stop, lineno, opts, self.config, self.keep_texts)
                 if self._pool is None:
-                    yield self._add_range(*_parse_sign_task(task))
+                    yield self._add_range(file, opts, *_parse_sign_task(task))
                     self._maybe_start_pool(True, self.workers)
                     continue
                 if self._spool is None:
                     self._spool = _spool_folder()
                 pending.append(self._pool.submit(_parse_sign_spooled, task, self._spool))
                 while pending and pending[0].done():
-                    yield self._add_range(*_unspool(pending.popleft().result()))
+                    yield self._add_range(file, opts, *_unspool(pending.popleft().result()))
             while pending:
-                yield self._add_range(*_unspool(pending.popleft().result()))
+                yield self._add_range(file, opts, *_unspool(pending.popleft().result()))
         finally:
             for future in pending:
                 future.cancel()
 
-    def _add_range(self, chunk: JsonlChunk, signed: list[tuple[int, int, Signed]]) -> JsonlChunk:
-        """Count a parsed range's texts as offered, and its signed batches as done."""
+    def _add_range(
+        self, file: SourceFile, opts: JsonlOptions, chunk: JsonlChunk, signed: list[tuple[int, int, Signed]]
+    ) -> JsonlChunk:
+        """Count a parsed range's texts as offered, and its signed batches as done; texts left in
+        the file become references to where they are stored."""
+        if chunk.spans is not None:
+            chunk = chunk._replace(texts=StoredTexts(file, opts, chunk.spans).refs(), spans=None)
         if chunk.error is None:
             base = len(self.texts)
             self.texts.extend(chunk.texts)
@@ -327,7 +352,7 @@ class Signer:
 
 
 def remap(
-    batches: Iterator[tuple[int, Signed]], offered: Sequence[str], kept: Sequence[Document]
+    batches: Iterator[tuple[int, Signed]], offered: Sequence[str | StoredText], kept: Sequence[Document]
 ) -> Iterator[tuple[int, Signed]]:
     """Signed batches of the offered texts, renumbered to the documents the reader kept.
 
@@ -342,7 +367,7 @@ def remap(
     new_index = np.full(len(offered), -1, dtype=np.int64)
     j = 0
     for i, text in enumerate(offered):
-        if j < len(kept) and kept[j].text is text:
+        if j < len(kept) and kept[j].origin is text:
             new_index[i] = j
             j += 1
     if j != len(kept):

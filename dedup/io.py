@@ -24,6 +24,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 import orjson
+import xxhash
 
 from .model import DedupError, Document, InputError, Skipped
 
@@ -63,6 +64,9 @@ class JsonlChunk(NamedTuple):
     sources: list[str]
     skipped: list[tuple[str, str]]
     error: tuple[str, str] | None
+    # stored.TextSpans of the records when their texts were left in the file (texts is then empty
+    # in the worker, and the parent fills it with where each text is stored)
+    spans: Any = None
 
 
 ChunkSource = Callable[[str, str, JsonlOptions], "Iterator[JsonlChunk] | None"]
@@ -77,17 +81,20 @@ def parse_jsonl(
     first_line: int = 1,
     offset: int = 0,
     on_text: Callable[[str], None] | None = None,
+    spans: list[tuple[int, int, int, int]] | None = None,
 ) -> JsonlChunk:
     """Parse JSONL lines numbered from `first_line`, the first at byte `offset` of the file.
 
     Stops at the first error that condemns the rest: a NUL byte (the file is binary), a read
-    error, or a bad record without skip_bad. `on_text` sees each text as it is parsed.
+    error, or a bad record without skip_bad. `on_text` sees each text as it is parsed. `spans`
+    gets (byte offset, size, line number, line_digest) of each document's line, so its text can
+    be read back from the file later (stored.StoredTexts).
     """
     ids: list[str] = []
     texts: list[str] = []
     sources: list[str] = []
     skipped: list[tuple[str, str]] = []
-    text_field, id_field, skip_bad, max_bytes = opts
+    skip_bad, max_bytes = opts.skip_bad, opts.max_bytes
     try:
         # Split on b"\n" only (file iteration): U+2028 etc. may occur inside JSON strings.
         for lineno, raw in enumerate(lines, first_line):
@@ -102,20 +109,21 @@ def parse_jsonl(
             if nul >= 0:
                 return JsonlChunk(ids, texts, sources, skipped, (path, f"binary file (NUL byte at offset {offset + nul})"))
             offset += len(raw)
-            line = raw[len(_BOM) :] if lineno == 1 and raw.startswith(_BOM) else raw
-            if not line.strip():
-                continue
             where = f"{path}:{lineno}"
             try:
-                doc = document_of(parse_line(where, line), where, f"{name}:{lineno}", text_field, id_field)
+                doc = line_document(where, raw, lineno, f"{name}:{lineno}", opts)
             except InputError as err:
                 if not skip_bad:
                     return JsonlChunk(ids, texts, sources, skipped, (err.where, err.problem))
                 skipped.append((err.where, err.problem))
                 continue
+            if doc is None:
+                continue
             ids.append(doc.id)
             texts.append(doc.text)
             sources.append(where)
+            if spans is not None:
+                spans.append((offset - len(raw), len(raw), lineno, line_digest(raw)))
             if on_text is not None:
                 on_text(doc.text)
     except (OSError, EOFError, zlib.error) as err:  # a read or decompression error mid-file
@@ -242,7 +250,7 @@ class _Reader:
             self.on_text(doc.text)
         first = self._seen.get(doc.id)
         if first is not None and derived and first[1] != self.arg_index and doc.source not in self._seen:
-            doc = Document(id=doc.source, text=doc.text, source=doc.source, meta=doc.meta)
+            doc = doc.renamed(doc.source)
             first = None
         if first is not None:
             raise InputError(doc.source, f"duplicate document id {doc.id!r} (first seen at {first[0]})")
@@ -402,6 +410,19 @@ def document_of(record: Any, where: str, default_id: str, text_field: str, id_fi
         raise InputError(where, f"text field {text_field!r} is not a string (got {_json_type(text)})")
     doc_id = default_id if id_field is None else _record_id(record, id_field, where)
     return Document(id=doc_id, text=text, source=where)
+
+
+def line_document(where: str, raw: bytes, lineno: int, default_id: str, opts: JsonlOptions) -> Document | None:
+    """The Document of one JSONL line as read (its newline included), or None for a blank line."""
+    line = raw[len(_BOM) :] if lineno == 1 and raw.startswith(_BOM) else raw
+    if not line.strip():
+        return None
+    return document_of(parse_line(where, line), where, default_id, opts.text_field, opts.id_field)
+
+
+def line_digest(raw: bytes) -> int:
+    """What a stored text's line is checked against when it is read back (XXH3-64 of its bytes)."""
+    return xxhash.xxh3_64_intdigest(raw)
 
 
 def parse_line(where: str, line: bytes) -> Any:
@@ -578,14 +599,22 @@ _LINE_CHUNK = 1 << 20
 _RANGE_BLOCK = 1 << 18  # bytes read at a time while cutting a file into ranges of lines
 
 
-def read_jsonl_range(path: str, name: str, start: int, stop: int, lineno: int, opts: JsonlOptions) -> JsonlChunk:
+def read_jsonl_range(
+    path: str,
+    name: str,
+    start: int,
+    stop: int,
+    lineno: int,
+    opts: JsonlOptions,
+    spans: list[tuple[int, int, int, int]] | None = None,
+) -> JsonlChunk:
     """Parse the lines in bytes [start, stop) of a JSONL file (a range from jsonl_ranges), the way
-    a serial read of the whole file would have parsed them."""
+    a serial read of the whole file would have parsed them (`spans`: as for parse_jsonl)."""
     try:
         with open(path, "rb") as fh:
             fh.seek(start)
             lines = _bounded_lines(fh, opts.max_bytes, stop - start)
-            return parse_jsonl(path, name, lines, opts, first_line=lineno, offset=start)
+            return parse_jsonl(path, name, lines, opts, first_line=lineno, offset=start, spans=spans)
     except OSError as err:
         return JsonlChunk([], [], [], [], (path, _os_problem(err)))
 

@@ -423,7 +423,7 @@ def _merge_runs(r_da, r_db, r_a0, r_a1, r_dg, r_cov, gap, min_words):
 def _partitions(documents: list[Document]) -> int:
     """Passes over the corpus so that one pass's sort keys (8 bytes per word, twice while sorted)
     stay within _KEY_BUDGET; words estimated from characters."""
-    words = sum(len(d.text) for d in documents) / 5
+    words = sum(d.chars for d in documents) / 5
     return max(1, int(np.ceil(words * 16 / _KEY_BUDGET)))
 
 

@@ -52,10 +52,10 @@ class DocumentTotals:
 
 
 def document_totals(documents: list[Document]) -> DocumentTotals:
-    chars = [len(d.text) for d in documents]
+    # Document.chars and .blank do not read a text left in its file (model.Document).
+    chars = [d.chars for d in documents]
     entries = [{"id": d.id, "source": d.source, "chars": n} for d, n in zip(documents, chars, strict=True)]
-    # isspace() reads a text only up to its first visible character; strip() copied each one.
-    empty = sum(1 for d in documents if not d.text or d.text.isspace())
+    empty = sum(d.blank for d in documents)
     return DocumentTotals(entries, sum(chars), empty)
 
 
@@ -181,7 +181,7 @@ def _reuse(documents: list[Document], clusters: list[Cluster]) -> list[dict[str,
             count = len(every)
             named = heapq.nsmallest(MAX_WITH, every)
         shared = _union_length(spans[d])
-        size = len(documents[d].text)
+        size = documents[d].chars
         out.append(
             {
                 "doc": documents[d].id,

@@ -97,8 +97,11 @@ def _jsonl_cases() -> dict[str, list[bytes]]:
 @pytest.mark.parametrize("case", list(_jsonl_cases()))
 @pytest.mark.parametrize("skip_bad", [False, True])
 @pytest.mark.parametrize("id_field", ["id", None])
-def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case, skip_bad, id_field):
-    """The same documents (ids, texts, sources), the same skips, or the same first error."""
+@pytest.mark.parametrize("stored", [True, False])
+def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case, skip_bad, id_field, stored):
+    """The same documents (ids, texts, sources), the same skips, or the same first error; with
+    the texts left in the file (read back on demand) or sent back by the workers (the passage
+    level keeps them)."""
     from dedup.engine import Signer
     from dedup.io import read_documents
     from dedup.model import InputError
@@ -110,8 +113,10 @@ def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case,
     other.write_bytes(b"".join(lines[:10]))
     options = dict(id_field=id_field, skip_bad=skip_bad, max_doc_bytes=300)
 
+    levels = ("document", "paragraph") if stored else ("document", "passage")
+
     def read(parallel: bool) -> object:
-        with Signer(ScanConfig(batch_size=4), 2) as signer:
+        with Signer(ScanConfig(batch_size=4, levels=levels), 2) as signer:
             pools.append(signer)
             try:
                 got = read_documents(
@@ -123,9 +128,13 @@ def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case,
             except InputError as err:
                 return str(err)
             # The offered texts are the kept ones, in order, plus only those dropped afterwards.
-            assert [t for t in signer.texts if any(t is d.text for d in got.documents)] == [
-                d.text for d in got.documents
+            assert [t for t in signer.texts if any(t is d.origin for d in got.documents)] == [
+                d.origin for d in got.documents
             ]
+            left = [isinstance(d.origin, tuple) for d in got.documents]
+            assert all(left) == (parallel and stored) and any(left) == all(left)
+            totals = [(d.chars, d.blank) for d in got.documents]  # known before a text is read
+            assert totals == [(len(d.text), not d.text.strip()) for d in got.documents]
             return [(d.id, d.text, d.source) for d in got.documents], got.skipped
 
     pools: list[Signer] = []
@@ -251,21 +260,57 @@ def test_a_task_ships_only_its_own_batches_texts(tiny_ranges, tmp_path, monkeypa
             assert np.array_equal(got, want), (level, name)
 
 
-def test_the_report_on_two_workers_is_the_report_on_one(cli, tmp_path):
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_the_report_on_two_workers_is_the_report_on_one(cli, tmp_path, tiny_ranges, fmt):
     """With several workers the report's per-document part (ids, sources, characters, empty texts)
-    is made on a thread beside the clustering; the report must still be byte-identical."""
+    is made on a thread beside the clustering, and the workers parse the file and leave its texts
+    in it (read back for the clusters' snippets, the HTML's texts); the report must still be
+    byte-identical."""
     import orjson
 
     corpus = make_corpus(400, dup_fraction=0.1, seed=8)
     texts = [*corpus.texts[:200], "", " \n\t ", "\u3000", *corpus.texts[200:]]
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": t}) + b"\n" for i, t in enumerate(texts)))
-    common = ("--id-field", "id", "-f", "json", "--batch-size", "20", "--level", "document,paragraph")
+    common = ("--id-field", "id", "-f", fmt, "--batch-size", "20", "--level", "document,paragraph")
     code, one, err = cli("scan", str(src), "--workers", "1", *common)
     assert code == 0, err
     code, two, err = cli("scan", str(src), "--workers", "2", *common)
     assert code == 0, err
     assert two == one
+    if fmt == "html":
+        assert corpus.texts[0][:40] in one
+        return
     report = json.loads(one)
     assert report["summary"]["empty_documents"] == 3 and len(report["documents"]) == len(texts)
     assert report["summary"]["total_chars"] == sum(len(t) for t in texts) and report["clusters"]
+
+
+@pytest.mark.parametrize("change", ["rewritten", "truncated", "removed"])
+def test_a_file_changed_during_the_scan_is_an_error_naming_the_line(tiny_ranges, tmp_path, change):
+    """Texts left in the file are read back later: if the file changed meanwhile, reading one back
+    fails with the place of its line, instead of a report mixing two versions of the file."""
+    from dedup.engine import Signer
+    from dedup.io import read_documents
+    from dedup.model import DedupError
+
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"".join(b'{"id": %d, "text": "words number %d here"}\n' % (i, i) for i in range(40)))
+    with Signer(ScanConfig(batch_size=4, levels=("document",)), 2) as signer:
+        docs = read_documents([str(path)], id_field="id", on_text=signer.offer, jsonl_chunks=signer.jsonl_chunks).documents
+        list(signer.finish())
+    assert all(isinstance(d.origin, tuple) for d in docs)
+    if change != "removed":  # (once a text was read back, the open file outlives its removal)
+        assert docs[3].text == "words number 3 here"
+    if change == "rewritten":  # the same length, other bytes
+        path.write_bytes(path.read_bytes().replace(b"number 7 ", b"NUMBER 7 "))
+    elif change == "truncated":
+        path.write_bytes(path.read_bytes()[:200])
+    else:
+        path.unlink()
+    with pytest.raises(DedupError) as err:
+        _ = docs[7].text
+    assert str(err.value).startswith(f"{path}:8: ")
+    if change != "removed":
+        assert docs[3].text == "words number 3 here"  # read before the change: kept
+    assert docs[7].chars == len("words number 7 here")
