@@ -296,6 +296,111 @@ def unit_signatures(
     return out
 
 
+def signatures_from_parts(
+    tok_hash: np.ndarray,
+    unit_a: np.ndarray,
+    unit_b: np.ndarray,
+    part_a: np.ndarray,
+    part_b: np.ndarray,
+    part_sig: np.ndarray,
+    *,
+    ngram: int,
+    num_perm: int,
+    seed: int,
+    ws: Workspace,
+    shingled: tuple[np.ndarray, np.ndarray | None],
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Classic signatures of units, given the classic signatures of parts of them (a document's
+    paragraphs): bit for bit what unit_signatures gives.
+
+    A classic signature is a minimum per permutation over the unit's shingles, and a minimum over
+    a union is the minimum of the minima. So a document's signature is the element-wise minimum of
+    its paragraphs' signatures and of the signature of its remaining shingles: those that cross a
+    paragraph break (n - 1 per break) and those of paragraphs too short to be units, gathered into
+    one run per document (signed as separate runs of four, they cost as much as the whole
+    document).
+
+    Parts are token ranges sorted by start, each inside one unit; a part shorter than n tokens
+    contributes nothing (its one shingle is not one of the unit's), nor does a part overlapping
+    one before it.
+    """
+    mixed = shingled[1]
+    assert mixed is not None, "classic shingles come pre-mixed"
+    gathered = ws.array("gap_values", tok_hash.size, np.uint32)
+    gap_a, gap_b = _gather_gaps(unit_a, unit_b, part_a, part_b, ngram, mixed, gathered)
+    gap_sig = ws.matrix("gap_signatures", unit_a.size, num_perm, np.uint32)
+    a, b = permutations(num_perm, seed)
+    pad = ws.array("pad32", tok_hash.size + _LANES, np.uint32)
+    _classic(tok_hash, gap_a, gap_b, ngram, a, b, gathered, pad, gap_sig)
+    short = np.flatnonzero((unit_b - unit_a < ngram) & (unit_b > unit_a))
+    if short.size:  # fewer tokens than a shingle: the unit's one shingle is not its parts'
+        gap_sig[short] = unit_signatures(
+            tok_hash, unit_a[short], unit_b[short], ngram=ngram, num_perm=num_perm, method="classic",
+            seed=seed, ws=Workspace(), shingled=shingled,
+        )
+    if out is None:
+        out = ws.matrix("signatures", unit_a.size, num_perm, np.uint32)
+    _min_of_parts(unit_a, unit_b, part_a, part_b, ngram, part_sig, gap_sig, out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _gather_gaps(unit_a, unit_b, part_a, part_b, n, mixed, gathered):
+    """Per unit, the pre-mixed values of its shingles that none of its parts holds, copied into one
+    run of `gathered`; returned as token ranges that _classic reads as those runs (an empty range
+    for a unit with none, or shorter than n tokens)."""
+    gap_a = np.empty(unit_a.size, np.int64)
+    gap_b = np.empty(unit_a.size, np.int64)
+    g = 0
+    p = 0
+    for u in range(unit_a.size):
+        a, b = unit_a[u], unit_b[u]
+        first = g
+        while p < part_a.size and part_a[p] < a:
+            p += 1
+        if b - a >= n:
+            cur = a  # the first shingle start not yet covered
+            while p < part_a.size and part_a[p] < b:
+                pa, pb = part_a[p], part_b[p]
+                p += 1
+                if pb - pa < n or pa < cur:
+                    continue
+                for s in range(cur, pa):
+                    gathered[g] = mixed[s]
+                    g += 1
+                cur = pb - n + 1
+            for s in range(cur, b - n + 1):
+                gathered[g] = mixed[s]
+                g += 1
+        gap_a[u] = first
+        gap_b[u] = first + (g - first + n - 1 if g > first else 0)
+    return gap_a, gap_b
+
+
+@njit(cache=True, nogil=True)
+def _min_of_parts(unit_a, unit_b, part_a, part_b, n, part_sig, gap_sig, sig):
+    """sig[u] = the element-wise minimum of gap_sig[u] and the signatures of the parts of unit u
+    that _gather_gaps took as whole (the same test, part by part)."""
+    k = sig.shape[1]
+    p = 0
+    for u in range(unit_a.size):
+        a, b = unit_a[u], unit_b[u]
+        row = sig[u]
+        row[:] = gap_sig[u]
+        while p < part_a.size and part_a[p] < a:
+            p += 1
+        cur = a
+        while p < part_a.size and part_a[p] < b:
+            pa, pb = part_a[p], part_b[p]
+            if b - a >= n and pb - pa >= n and pa >= cur:
+                src = part_sig[p]
+                for j in range(k):
+                    row[j] = min(row[j], src[j])
+                cur = pb - n + 1
+            p += 1
+
+
 def to_lean_minhash(signature: np.ndarray, seed: int = 1):
     """One classic signature row as a datasketch LeanMinHash (for datasketch's LSH and storage)."""
     from datasketch import LeanMinHash

@@ -17,7 +17,7 @@ from numba import njit
 from .cluster import component_labels
 from .config import LEVELS, ScanConfig
 from .lsh import band_keys, candidate_pairs_by_band, hash_argsort
-from .minhash import shingle_values, unit_signatures
+from .minhash import shingle_values, signatures_from_parts, unit_signatures
 from .model import Cluster, Document
 from .passage import PassageStats, find_passages
 from .segment import document_span, paragraphs_batch
@@ -158,26 +158,33 @@ def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, Uni
     """Stages segment -> tokenize -> shingle -> sign -> band keys for one batch of documents.
 
     A pure function of its arguments (the workspace is scratch), so batches can run in any process.
+    With classic MinHash at both levels, documents are signed from their paragraphs' signatures
+    (minhash.signatures_from_parts: the same signatures, without signing each shingle twice).
     """
     ws = thread_workspace()
     tk = tokenize_batch(texts, ws, hashes_only=True)
     shingled = shingle_values(tk.hash, ngram=config.ngram, method=config.method, ws=ws)
-    out = {}
+    units = {}
     for level in config.unit_levels:
         doc, line, tok_a, tok_b = _level_units(level, tk)
         keep = (tok_b - tok_a) >= config.unit_min_words
-        doc, line, tok_a, tok_b = doc[keep], line[keep], tok_a[keep], tok_b[keep]
-        sig = unit_signatures(
-            tk.hash,
-            tok_a,
-            tok_b,
-            ngram=config.ngram,
-            num_perm=config.num_perm,
-            method=config.method,
-            seed=config.seed,
-            ws=ws,
-            shingled=shingled,
+        units[level] = doc[keep], line[keep], tok_a[keep], tok_b[keep]
+    from_parts = config.method == "classic" and "document" in units and "paragraph" in units
+    sigs: dict[str, np.ndarray] = {}
+    for level in sorted(units, key=lambda lv: lv == "document"):  # paragraphs first
+        _, _, tok_a, tok_b = units[level]
+        out = ws.matrix(f"signatures_{level}", tok_a.size, config.num_perm, np.uint32)
+        common = dict(
+            ngram=config.ngram, num_perm=config.num_perm, seed=config.seed, ws=ws, shingled=shingled, out=out
         )
+        if level == "document" and from_parts:
+            _, _, part_a, part_b = units["paragraph"]
+            sig = signatures_from_parts(tk.hash, tok_a, tok_b, part_a, part_b, sigs["paragraph"], **common)
+        else:
+            sig = unit_signatures(tk.hash, tok_a, tok_b, method=config.method, **common)
+        sigs[level] = sig
+    out = {}
+    for level, (doc, line, tok_a, tok_b) in units.items():
         first_tok = tk.doc_start[doc]
         out[level] = UnitBatch(
             doc=doc + base,
@@ -185,7 +192,7 @@ def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, Uni
             rel_a=tok_a - first_tok,
             rel_b=tok_b - first_tok,
             exact=unit_keys(tk.hash, tok_a, tok_b),
-            keys=band_keys(sig, config.bands, config.rows),
+            keys=band_keys(sigs[level], config.bands, config.rows),
         )
     return out
 

@@ -161,3 +161,52 @@ def test_oph_equals_its_reference(num_perm):
     for row, text in zip(ours, texts, strict=True):
         shingles = [shingle_hash64(s.split(" ")) for s in dedup.shingle_strings(dedup.tokens(text), 5)]
         assert row.tolist() == _oph_reference(shingles, num_perm, 3)
+
+
+def test_document_signatures_from_paragraphs_are_the_direct_ones():
+    """sign_batch signs documents from their paragraphs' signatures (a minimum over a union): for
+    any layout of lines, shingle size, unit size and k, bit for bit the document's own signature."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from dedup.minhash import shingle_values, signatures_from_parts, unit_signatures
+    from dedup.scan import _level_units
+    from dedup.workspace import Workspace
+
+    line = st.lists(st.sampled_from(["a", "bb", "c", "dd", "e", "ff", "g"]), max_size=25).map(" ".join)
+    doc = st.lists(line, max_size=8).map("\n".join)
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(doc, min_size=1, max_size=12), st.integers(1, 6), st.integers(1, 7), st.sampled_from([8, 13, 128]))
+    def check(texts, ngram, min_words, k):
+        ws = Workspace()
+        tk = tokenize_batch(texts, ws, hashes_only=True)
+        shingled = shingle_values(tk.hash, ngram=ngram, method="classic", ws=ws)
+        spans = {}
+        for level in ("document", "paragraph"):
+            _, _, a, b = _level_units(level, tk)
+            keep = b - a >= min_words
+            spans[level] = a[keep], b[keep]
+        (da, db), (pa, pb) = spans["document"], spans["paragraph"]
+        common = dict(ngram=ngram, num_perm=k, seed=5, shingled=shingled)
+        want = unit_signatures(tk.hash, da, db, method="classic", ws=Workspace(), **common)
+        parts = unit_signatures(tk.hash, pa, pb, method="classic", ws=Workspace(), **common)
+        got = signatures_from_parts(tk.hash, da, db, pa, pb, parts, ws=ws, **common)
+        assert np.array_equal(got, want)
+
+    check()
+
+
+def test_the_scan_signs_documents_as_the_public_api_does():
+    """The scan's document units (signed from their paragraphs) get the band keys of
+    dedup.signatures, whose rows are datasketch's (test above)."""
+    from dedup.config import ScanConfig
+    from dedup.lsh import band_keys
+    from dedup.scan import sign_batch
+
+    texts = TEXTS + PREFIXES + ["title\n\n" + TEXTS[1] + "\nend of it"]
+    config = ScanConfig(levels=("document", "paragraph"), min_words=1)
+    units = sign_batch(texts, 0, config)["document"]
+    direct = dedup.signatures([texts[d] for d in units.doc.tolist()], num_perm=config.num_perm)
+    assert units.doc.size == len(texts)
+    assert np.array_equal(units.keys, band_keys(direct, config.bands, config.rows))
