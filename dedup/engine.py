@@ -10,8 +10,8 @@ process cuts it into ranges of whole lines (numbering them, so places read the s
 read's), each worker parses a range and signs it, and the result comes back through a file in
 /dev/shm: the units' arrays and the records, but not their texts, which stay in the JSONL file
 until a later stage reads one back (stored.StoredTexts; the passage level, which reads every
-text, gets them all back). Parsed here, at 200k documents, reading was 2.4-4.3 s of one core while the workers
-waited for texts. Any other input (text files, .gz, stdin, a small file) is parsed here, and a
+text, gets them all back). Parsed here, at 200k documents, reading was 2.4-4.3 s of one core
+while the workers waited for texts. Any other input (text files, .gz, stdin, a small file) is parsed here, and a
 `Signer` takes its texts as they are read, so the workers sign early batches while this process
 still parses later ones. With the fork start method the workers inherit every text offered
 before the pool started and receive only a batch's range for those; later batches travel to them
@@ -21,7 +21,6 @@ pickled. Results come back in input order, so the report is the same for any num
 from __future__ import annotations
 
 import contextlib
-import mmap
 import multiprocessing as mp
 import os
 import pickle
@@ -79,7 +78,6 @@ def _spool(result: ParsedRange, folder: str) -> Spooled:
         fd, path = tempfile.mkstemp(dir=folder)
         with os.fdopen(fd, "wb") as fh:
             fh.write(head)
-            fh.write(bytes(-len(head) % _ALIGN))
             for raw in raws:
                 fh.write(raw)
                 fh.write(bytes(-raw.nbytes % _ALIGN))
@@ -92,20 +90,17 @@ def _spool(result: ParsedRange, folder: str) -> Spooled:
 
 
 def _unspool(message: Spooled) -> ParsedRange:
-    """A result written by _spool (the file is removed once mapped).
-
-    The file is mapped copy-on-write, not read: reading copied 280 MB of arrays into fresh memory
-    at 200k documents, about half of this process's 0.85 s of reading, while the workers needed
-    both cores. The arrays stay writable; the file's pages are freed with the last of them."""
+    """A result written by _spool (the file is removed once read)."""
     path, head_size, sizes = message
     if path is None:
         return head_size  # type: ignore[return-value]  # sent inline
     with open(path, "rb") as fh:
-        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
+        head = fh.read(head_size)
+        data = bytearray(sum(n + (-n % _ALIGN) for n in sizes))
+        fh.readinto(data)
     os.unlink(path)
-    view = memoryview(mapped)
-    head = view[:head_size]
-    buffers, at = [], head_size + (-head_size % _ALIGN)
+    view = memoryview(data)
+    buffers, at = [], 0
     for n in sizes:
         buffers.append(view[at : at + n])
         at += n + (-n % _ALIGN)
