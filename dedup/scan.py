@@ -20,7 +20,7 @@ from .lsh import band_keys, candidate_pairs_by_band, hash_argsort
 from .minhash import shingle_values, signatures_from_parts, unit_signatures
 from .model import Cluster, Document
 from .passage import PassageStats, find_passages
-from .segment import document_span, paragraphs_batch
+from .segment import paragraphs_batch
 from .shingle import shingle_sets
 from .text import Tokens, tokenize_batch, unit_keys
 from .verify import jaccard_pairs
@@ -106,19 +106,28 @@ def unit_offsets(
 ) -> tuple[np.ndarray, np.ndarray]:
     """[start, end) character offsets into the original text of units given as (document, line).
 
-    Paragraph spans come from the documents in `threads` chunks (the kernel releases the GIL): at
-    200k documents this was a quarter of the paragraph level, run on one core."""
-    if level == "document":
-        spans = np.array([document_span(documents[d].text) for d in doc.tolist()], dtype=np.int64)
-        spans = spans.reshape(doc.size, 2)
-        return spans[:, 0], spans[:, 1]
+    Both levels come from the paragraphs of the documents, found in `threads` chunks (the kernel
+    releases the GIL): at 200k documents this was a quarter of the paragraph level, run on one
+    core. A document's span (its text without surrounding whitespace, segment.document_span) runs
+    from its first paragraph's start to its last one's end, since every line break is whitespace;
+    found per document in Python, it held the GIL for 0.17 s beside the paragraph level's threads.
+    """
     needed = np.unique(doc)
     chunks = np.array_split(needed, threads) if threads > 1 and needed.size >= _THREADED_SPANS else [needed]
     parts = thread_map(lambda ds: paragraphs_batch([documents[d].text for d in ds.tolist()]), chunks, threads)
     # sorted: documents in order, lines in order
-    p_key = np.concatenate([(ds[p_doc] << 32) | p_line for ds, (p_doc, p_line, _, _) in zip(chunks, parts, strict=True)])
+    p_doc = np.concatenate([ds[part[0]] for ds, part in zip(chunks, parts, strict=True)])
+    p_line = np.concatenate([part[1] for part in parts])
     p_start = np.concatenate([part[2] for part in parts])
     p_end = np.concatenate([part[3] for part in parts])
+    if level == "document":
+        first = np.searchsorted(p_doc, doc, side="left")
+        last = np.searchsorted(p_doc, doc, side="right") - 1
+        blank = last < first  # no paragraph: only whitespace, the span (0, 0)
+        start = np.where(blank, 0, p_start[np.minimum(first, p_doc.size - 1)] if p_doc.size else 0)
+        end = np.where(blank, 0, p_end[np.maximum(last, 0)] if p_doc.size else 0)
+        return start.astype(np.int64), end.astype(np.int64)
+    p_key = (p_doc << 32) | p_line
     at = np.searchsorted(p_key, (doc << 32) | line)
     if at.size and (at.max() >= p_key.size or np.any(p_key[at] != ((doc << 32) | line))):
         raise AssertionError("a tokenized line is not a paragraph of its document")
@@ -237,23 +246,75 @@ def _group_equal_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(group of each row, first row of each group) for rows of two uint64 words (a 128-bit key).
 
     Rows are sorted by the first word with the hash sort (stable); only runs of equal first words
-    (the duplicates, a few percent) are then ordered by the second word. np.unique(axis=0), and
-    later a full lexsort, were the slowest steps of clustering.
+    (the duplicates, a few percent) are then ordered by the second word, in a kernel. np.unique
+    (axis=0), and later a full lexsort, were the slowest steps of clustering; after them, the
+    whole-array passes that found the runs held the GIL for 0.2 s beside the other level's
+    threads at 200k documents.
     """
-    n = keys.shape[0]
     order, ordered0 = hash_argsort(np.ascontiguousarray(keys[:, 0]))
     ordered1 = keys[order, 1]
-    same0 = ordered0[1:] == ordered0[:-1]
-    if same0.any():
-        in_run = np.flatnonzero(np.r_[same0, False] | np.r_[False, same0])
-        run = np.cumsum(np.r_[True, ~same0])[in_run]
-        fix = np.lexsort((ordered1[in_run], run))  # stable: equal rows keep their index order
-        order[in_run] = order[in_run][fix]
-        ordered1[in_run] = ordered1[in_run][fix]
-    new = np.r_[True, (ordered0[1:] != ordered0[:-1]) | (ordered1[1:] != ordered1[:-1])]
-    group = np.empty(n, dtype=np.int64)
-    group[order] = np.cumsum(new) - 1
-    return group, order[new]  # the first row of a group in sorted order is its smallest index
+    crowded = _order_runs(ordered0, ordered1, order)
+    for lo, hi in crowded.reshape(-1, 2).tolist():  # long runs of mixed second words: never seen
+        fix = np.lexsort((order[lo:hi], ordered1[lo:hi]))
+        order[lo:hi] = order[lo:hi][fix]
+        ordered1[lo:hi] = ordered1[lo:hi][fix]
+    return _row_groups(ordered0, ordered1, order)
+
+
+@njit(cache=True, nogil=True)
+def _order_runs(ordered0, ordered1, order):
+    """Sort each run of equal ordered0 by (ordered1, order) in place, by insertion (a run is in
+    index order already, and its second words are nearly always equal too); (lo, hi) of runs
+    longer than _INSERTION_RUN whose second words differ are left to the caller."""
+    n = ordered0.size
+    crowded = []
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and ordered0[j] == ordered0[i]:
+            j += 1
+        mixed = False
+        for t in range(i + 1, j):
+            if ordered1[t] != ordered1[i]:
+                mixed = True
+                break
+        if mixed:
+            if j - i > _INSERTION_RUN:
+                crowded.append(i)
+                crowded.append(j)
+            else:
+                for t in range(i + 1, j):
+                    k1, ko = ordered1[t], order[t]
+                    u = t
+                    while u > i and (ordered1[u - 1] > k1 or (ordered1[u - 1] == k1 and order[u - 1] > ko)):
+                        ordered1[u] = ordered1[u - 1]
+                        order[u] = order[u - 1]
+                        u -= 1
+                    ordered1[u] = k1
+                    order[u] = ko
+        i = j
+    out = np.empty(len(crowded), np.int64)
+    for t in range(len(crowded)):
+        out[t] = crowded[t]
+    return out
+
+
+_INSERTION_RUN = 64
+
+
+@njit(cache=True, nogil=True)
+def _row_groups(ordered0, ordered1, order):
+    """(group of each row, first row of each group) from rows sorted by (word 0, word 1, index)."""
+    n = ordered0.size
+    group = np.empty(n, np.int64)
+    first = np.empty(n, np.int64)
+    g = -1
+    for t in range(n):
+        if t == 0 or ordered0[t] != ordered0[t - 1] or ordered1[t] != ordered1[t - 1]:
+            g += 1
+            first[g] = order[t]  # the smallest index of its group: indices ascend within one
+        group[order[t]] = g
+    return group, first[: g + 1]
 
 
 def _cluster_level(
@@ -263,7 +324,7 @@ def _cluster_level(
     config: ScanConfig,
     stats: LevelStats,
     threads: int = 1,
-) -> list[Cluster]:
+) -> _Found:
     """Stages candidates -> verify -> cluster for one level."""
     i64 = np.empty(0, dtype=np.int64)
     doc, line = units.concat("doc", i64), units.concat("line", i64)
@@ -272,7 +333,7 @@ def _cluster_level(
     n = doc.size
     stats.units = n
     if n < 2:
-        return []
+        return _Found.empty(level)
     # Exact duplicates: group equal 128-bit keys; only the first of each group goes through LSH.
     group, first = _group_equal_rows(exact)
     sizes = np.bincount(group)
@@ -296,7 +357,7 @@ def _cluster_level(
     weight = np.concatenate([np.ones(dup.size), sims])
     labels, n_clusters = component_labels(n, left, right)
     if n_clusters == 0:
-        return []
+        return _Found.empty(level)
     # All clusters at once, as whole-array operations; each cluster is then slices of the results.
     members = np.flatnonzero(labels >= 0)
     members = members[np.lexsort((line[members], doc[members], labels[members]))]
@@ -314,28 +375,53 @@ def _cluster_level(
     exact_all = (np.minimum.reduceat(g, cuts[:-1]) == np.maximum.reduceat(g, cuts[:-1])).tolist()
     # Offsets only for the units in a cluster (a paragraph's line orders it within its document).
     start, end = unit_offsets(level, documents, doc[members], line[members], threads)
-    m_doc = doc[members]
-    return [
-        Cluster(
-            level=level,
-            doc=m_doc[c0:c1],
-            start=start[c0:c1],
-            end=end[c0:c1],
-            similarity=float(sim),
-            exact=bool(ex),
-            edges=edges[e0:e1],
-            edge_similarity=edge_weight[e0:e1],
-        )
-        for c0, c1, e0, e1, sim, ex in zip(
-            cuts[:-1].tolist(),
-            cuts[1:].tolist(),
-            ecuts[:-1].tolist(),
-            ecuts[1:].tolist(),
-            similarity,
-            exact_all,
-            strict=True,
-        )
-    ]
+    return _Found(level, doc[members], start, end, cuts, edges, edge_weight, ecuts, similarity, exact_all)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """One level's clusters as arrays (cluster c is members cuts[c]:cuts[c + 1] and edges
+    ecuts[c]:ecuts[c + 1]), made into Cluster objects only for those kept: at 200k documents,
+    making all 34,000 of them first held the GIL for 0.3 s beside the other level's threads, and
+    most were paragraph clusters that a document cluster explains, dropped right after."""
+
+    level: str
+    doc: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    cuts: np.ndarray
+    edges: np.ndarray
+    edge_similarity: np.ndarray
+    ecuts: np.ndarray
+    similarity: list[float]
+    exact: list[bool]
+
+    @classmethod
+    def empty(cls, level: str) -> _Found:
+        i64 = np.empty(0, dtype=np.int64)
+        return cls(level, i64, i64, i64, np.zeros(1, np.int64), np.empty((0, 2), np.int64), np.empty(0), np.zeros(1, np.int64), [], [])
+
+    def __len__(self) -> int:
+        return self.cuts.size - 1
+
+    def clusters(self, keep: np.ndarray | None = None) -> list[Cluster]:
+        """The clusters (those where `keep` is true, when given), in order."""
+        chosen = np.arange(len(self)) if keep is None else np.flatnonzero(keep)
+        c0, c1 = self.cuts[chosen].tolist(), self.cuts[chosen + 1].tolist()
+        e0, e1 = self.ecuts[chosen].tolist(), self.ecuts[chosen + 1].tolist()
+        return [
+            Cluster(
+                level=self.level,
+                doc=self.doc[a:b],
+                start=self.start[a:b],
+                end=self.end[a:b],
+                similarity=float(self.similarity[c]),
+                exact=bool(self.exact[c]),
+                edges=self.edges[ea:eb],
+                edge_similarity=self.edge_similarity[ea:eb],
+            )
+            for c, a, b, ea, eb in zip(chosen.tolist(), c0, c1, e0, e1, strict=True)
+        ]
 
 
 def _band_columns(units: _Units, rows: np.ndarray):
@@ -366,19 +452,18 @@ class _DocumentPairs:
     pair_codes: np.ndarray  # sorted lo * n_docs + hi of every verified pair of classes (lo < hi)
 
     @classmethod
-    def build(cls, clusters: list[Cluster], n_docs: int) -> _DocumentPairs:
+    def build(cls, found: _Found, n_docs: int) -> _DocumentPairs:
         """All document clusters at once: one components pass over the identical-copy edges (a
         components call per cluster took a second at 200k documents)."""
         cluster_of = np.full(n_docs, -1, dtype=np.int64)
         klass = np.arange(n_docs, dtype=np.int64)
-        if not clusters:
+        if not len(found):
             return cls(cluster_of, klass, np.empty(0, dtype=np.int64))
-        sizes = np.array([c.doc.size for c in clusters], dtype=np.int64)
-        docs = np.concatenate([c.doc for c in clusters])
-        cluster_of[docs] = np.repeat(np.arange(len(clusters)), sizes)
-        base = np.repeat(np.concatenate([[0], np.cumsum(sizes)[:-1]]), [c.edges.shape[0] for c in clusters])
-        edges = docs[np.concatenate([c.edges for c in clusters]) + base[:, None]]
-        same = np.concatenate([c.edge_similarity for c in clusters]) >= 1.0
+        docs = found.doc
+        cluster_of[docs] = np.repeat(np.arange(len(found)), np.diff(found.cuts))
+        base = np.repeat(found.cuts[:-1], np.diff(found.ecuts))
+        edges = docs[found.edges + base[:, None]]
+        same = found.edge_similarity >= 1.0
         labels, n_labels = component_labels(n_docs, edges[same, 0], edges[same, 1])
         grouped = np.flatnonzero(labels >= 0)
         smallest = np.full(n_labels, n_docs, dtype=np.int64)
@@ -388,17 +473,14 @@ class _DocumentPairs:
         codes = np.unique(np.minimum(a, b) * n_docs + np.maximum(a, b))
         return cls(cluster_of, klass, codes)
 
-    def explained(self, pars: list[Cluster]) -> np.ndarray:
+    def explained(self, pars: _Found) -> np.ndarray:
         """Per cross-document paragraph cluster: are every two of its documents verified
         near-duplicates? All clusters in one kernel call (a Python check per cluster was a
         quarter of a second at 200k documents)."""
-        if not pars:
+        if not len(pars):
             return np.zeros(0, dtype=bool)
-        starts = np.zeros(len(pars) + 1, dtype=np.int64)
-        np.cumsum([c.doc.size for c in pars], out=starts[1:])
-        docs = np.concatenate([c.doc for c in pars])
         return _explained_by_pairs(
-            starts, docs, self.cluster_of, self.klass, self.pair_codes, self.klass.size
+            pars.cuts, pars.doc, self.cluster_of, self.klass, self.pair_codes, self.klass.size
         )
 
 
@@ -464,20 +546,20 @@ def scan_documents(
     stats = {level: LevelStats() for level in levels}
     units = {level: acc.pop(level) for level in levels}
 
-    def cluster(level: str) -> list[Cluster]:
+    def cluster(level: str) -> _Found:
         return _cluster_level(level, documents, units[level], config, stats[level], threads=workers)
 
     # The levels are independent and mostly sorts and kernels that release the GIL, so with more
     # than one worker they run side by side (the document level then hides behind the paragraphs).
-    for level, found in zip(levels, thread_map(cluster, levels, workers), strict=True):
-        by_level[level] = found
-        result.stats[level] = stats[level]
-    if "document" in by_level and "paragraph" in by_level:
-        known = _DocumentPairs.build(by_level["document"], len(documents))
-        explained = known.explained(by_level["paragraph"]).tolist()
-        kept = [c for c, done in zip(by_level["paragraph"], explained, strict=True) if not done]
-        result.suppressed = len(by_level["paragraph"]) - len(kept)
-        by_level["paragraph"] = kept
+    found = dict(zip(levels, thread_map(cluster, levels, workers), strict=True))
+    result.stats = {level: stats[level] for level in levels}
+    keep = {level: None for level in levels}
+    if "document" in found and "paragraph" in found:
+        known = _DocumentPairs.build(found["document"], len(documents))
+        keep["paragraph"] = ~known.explained(found["paragraph"])
+        result.suppressed = len(found["paragraph"]) - int(np.count_nonzero(keep["paragraph"]))
+    for level in levels:
+        by_level[level] = found[level].clusters(keep[level])
     if "passage" in config.levels:
         result.passages = PassageStats()
         units_found = [c for lv in config.unit_levels for c in by_level[lv]]

@@ -73,10 +73,14 @@ class SourceFile:
 class StoredTexts:
     """The texts of one parsed range of a JSONL file (model.TextStore)."""
 
-    __slots__ = ("file", "options", "spans")
+    __slots__ = ("_blank", "_chars", "file", "options", "spans")
 
     def __init__(self, file: SourceFile, options: JsonlOptions, spans: TextSpans) -> None:
         self.file, self.options, self.spans = file, options, spans
+        # Lists: the report asks every document for both, and int(array[i]) takes ~170 ns against
+        # ~30 ns from a list (0.07 s of the GIL at 200k documents, beside the clustering threads).
+        self._chars: list[int] = spans.chars.tolist()
+        self._blank: list[bool] = spans.blank.tolist()
 
     def refs(self) -> list[StoredText]:
         """A Document's text for each of the range's records, in order."""
@@ -97,7 +101,7 @@ class StoredTexts:
         return doc.text
 
     def chars(self, at: int) -> int:
-        return int(self.spans.chars[at])
+        return self._chars[at]
 
     def blank(self, at: int) -> bool:
-        return bool(self.spans.blank[at])
+        return self._blank[at]

@@ -219,6 +219,33 @@ def test_paragraph_offsets_on_threads_are_the_paragraphs(monkeypatch):
         assert np.array_equal(start, p_start[pick]) and np.array_equal(end, p_end[pick])
 
 
+def test_document_offsets_are_the_text_without_its_surrounding_whitespace(monkeypatch):
+    """A document unit's span comes from its paragraphs: for any text, in any order, repeated, on
+    threads, it is what stripping the text's whitespace (str.strip) leaves, (0, 0) for a blank one."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import dedup.scan as scan
+    from dedup.model import Document
+    from dedup.segment import document_span
+
+    monkeypatch.setattr(scan, "_THREADED_SPANS", 2)
+    piece = st.sampled_from(["word", "é", " ", "\t", "\n", "\r\n", "\r", "\u2028", "\x85", "\u3000", "\x0c", "."])
+    text = st.lists(piece, max_size=12).map("".join)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(text, min_size=1, max_size=8), st.data(), st.integers(1, 3))
+    def check(texts, data, threads):
+        docs = [Document(str(i), t, "t") for i, t in enumerate(texts)]
+        doc = np.array(data.draw(st.lists(st.integers(0, len(texts) - 1), min_size=1, max_size=10)), dtype=np.int64)
+        start, end = scan.unit_offsets("document", docs, doc, np.full(doc.size, -1, dtype=np.int64), threads)
+        assert [(int(a), int(b)) for a, b in zip(start, end, strict=True)] == [document_span(texts[d]) for d in doc]
+        for d, a, b in zip(doc.tolist(), start.tolist(), end.tolist(), strict=True):
+            assert texts[d][a:b] == texts[d].strip()
+
+    check()
+
+
 def test_a_task_ships_only_its_own_batches_texts(tiny_ranges, tmp_path, monkeypatch):
     """Texts offered before and after a JSONL file the workers parse go to the pool in tasks whose
     batches are not contiguous: each task carries its batches' texts, not every text in between
