@@ -42,28 +42,27 @@ def _mixed32(h, out):
         out[i] = fmix32(np.uint32(h[i] & MASK32))
 
 
-# A unit's values are padded up to a multiple of this (one 512-bit vector of uint32) when the
-# vector loop would otherwise leave at least _PAD_FROM of them to its scalar remainder.
-_LANES = 16
-_PAD_FROM = 4
 # OPH units with at least this many shingles mix them in a separate, vectorized pass.
 _SPLIT_FROM = 64
 
 
 @njit(cache=True, nogil=True)
-def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b, hv, pad, sig):
-    """Per unit, per permutation: a min-reduction over the unit's slice of pre-mixed shingle hashes
+def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b, hv, sig):
+    """Per unit, per permutation: a minimum over the unit's slice of pre-mixed shingle hashes
     (hv: the batch's shingles pre-mixed, from shingle_values).
 
-    Permutations outer and shingles inner makes the inner loop a plain integer min-reduction, which
-    LLVM vectorizes; the other order kept re-loading and re-storing the signature row. The values
-    past the last whole vector go through a scalar remainder, eight multiplies each per pass:
-    up to 15 of them made a 94-shingle unit cost more than a 128-shingle one (1.8 vs 1.2 us). So
-    when there are more than a few, the unit's values are copied into `pad` and filled up to a
-    whole vector with copies of its first value, which cannot change a minimum.
+    Values outer, permutations inner: each pass takes eight of the unit's values and updates the
+    whole signature row, a loop over the permutations that LLVM vectorizes (16 lanes with 512-bit
+    vectors, see jit.py), the row kept in a local array. Per value that is a multiply-add and a
+    min per 16 permutations, with no horizontal reduction and no padding. The other order (a
+    vectorized min-reduction over the values, eight permutations at a time, which this replaced)
+    paid one horizontal reduction per permutation and a vector's padding per unit: on the
+    generated corpus at k=128, 6.85 -> 3.86 us per document for its ~7 paragraph units, 3.3-4.2 ->
+    3.0-3.9 us for whole documents (k=256: 11.2-13.6 -> 6.9-7.5 and 6.6-7.3 -> 5.9-6.4).
     """
     n_units = unit_a.size
     k = perm_a.size
+    row = np.empty(k, np.uint32)
     for u in range(n_units):
         first, cnt = shingle_span(unit_a[u], unit_b[u], n)
         if cnt == 0:
@@ -74,55 +73,29 @@ def _classic(tok_hash, unit_a, unit_b, n, perm_a, perm_b, hv, pad, sig):
             for j in range(k):
                 sig[u, j] = np.uint32(perm_a[j] * one + perm_b[j])
             continue
-        # A slice indexed from 0: the index is provably non-negative, so numba emits no wraparound
-        # check and LLVM vectorizes the min-reduction (indexing hv[first + s] ran 9x slower).
-        # Eight permutations per pass over the values: each load feeds eight multiply-min chains,
-        # and the per-pass costs (the horizontal min of each vector accumulator, the loop's tail)
-        # are paid half as often as with four (measured 2.60 -> 2.32 us per 450-shingle unit
-        # at k=128 going from one to four on AMD; four to eight with 512-bit vectors on Intel,
-        # see jit.py: 4.4 -> 3.9 us).
+        # A slice indexed from 0: the index is provably non-negative, so numba emits no
+        # wraparound check (indexing hv[first + s] kept the old loop from vectorizing).
         vals = hv[first : first + cnt]
-        rem = cnt % _LANES
-        if rem >= _PAD_FROM:
-            m = cnt + _LANES - rem
-            pad[:cnt] = vals
-            pad[cnt:m] = vals[0]
-            vals = pad[:m]
-            cnt = m
-        j = 0
-        while j + 8 <= k:
-            a0, a1, a2, a3 = perm_a[j], perm_a[j + 1], perm_a[j + 2], perm_a[j + 3]
-            a4, a5, a6, a7 = perm_a[j + 4], perm_a[j + 5], perm_a[j + 6], perm_a[j + 7]
-            b0, b1, b2, b3 = perm_b[j], perm_b[j + 1], perm_b[j + 2], perm_b[j + 3]
-            b4, b5, b6, b7 = perm_b[j + 4], perm_b[j + 5], perm_b[j + 6], perm_b[j + 7]
-            m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = np.uint32(0xFFFFFFFF)
-            for s in range(cnt):
-                v = vals[s]
-                m0 = min(m0, np.uint32(a0 * v + b0))
-                m1 = min(m1, np.uint32(a1 * v + b1))
-                m2 = min(m2, np.uint32(a2 * v + b2))
-                m3 = min(m3, np.uint32(a3 * v + b3))
-                m4 = min(m4, np.uint32(a4 * v + b4))
-                m5 = min(m5, np.uint32(a5 * v + b5))
-                m6 = min(m6, np.uint32(a6 * v + b6))
-                m7 = min(m7, np.uint32(a7 * v + b7))
-            sig[u, j] = m0
-            sig[u, j + 1] = m1
-            sig[u, j + 2] = m2
-            sig[u, j + 3] = m3
-            sig[u, j + 4] = m4
-            sig[u, j + 5] = m5
-            sig[u, j + 6] = m6
-            sig[u, j + 7] = m7
-            j += 8
-        while j < k:
-            aj = perm_a[j]
-            bj = perm_b[j]
-            m = np.uint32(0xFFFFFFFF)
-            for s in range(cnt):
-                m = min(m, np.uint32(aj * vals[s] + bj))
-            sig[u, j] = m
-            j += 1
+        row[:] = 0xFFFFFFFF
+        s = 0
+        while s + 8 <= cnt:
+            v0, v1, v2, v3 = vals[s], vals[s + 1], vals[s + 2], vals[s + 3]
+            v4, v5, v6, v7 = vals[s + 4], vals[s + 5], vals[s + 6], vals[s + 7]
+            for j in range(k):
+                aj = perm_a[j]
+                bj = perm_b[j]
+                m0 = min(np.uint32(aj * v0 + bj), np.uint32(aj * v1 + bj))
+                m1 = min(np.uint32(aj * v2 + bj), np.uint32(aj * v3 + bj))
+                m2 = min(np.uint32(aj * v4 + bj), np.uint32(aj * v5 + bj))
+                m3 = min(np.uint32(aj * v6 + bj), np.uint32(aj * v7 + bj))
+                row[j] = min(row[j], min(min(m0, m1), min(m2, m3)))
+            s += 8
+        while s < cnt:
+            v0 = vals[s]
+            for j in range(k):
+                row[j] = min(row[j], np.uint32(perm_a[j] * v0 + perm_b[j]))
+            s += 1
+        sig[u, :] = row
 
 
 @njit(cache=True, nogil=True)
@@ -275,8 +248,7 @@ def unit_signatures(
     )
     if method == "classic":
         a, b = permutations(num_perm, seed)
-        pad = ws.array("pad32", tok_hash.size + _LANES, np.uint32)
-        _classic(tok_hash, unit_a, unit_b, ngram, a, b, mixed, pad, out)
+        _classic(tok_hash, unit_a, unit_b, ngram, a, b, mixed, out)
     else:
         bin_of = ws.array("oph_bin", tok_hash.size, np.uint64)
         value = ws.array("oph_value", tok_hash.size, np.uint64)
@@ -331,8 +303,7 @@ def signatures_from_parts(
     gap_a, gap_b = _gather_gaps(unit_a, unit_b, part_a, part_b, ngram, mixed, gathered)
     gap_sig = ws.matrix("gap_signatures", unit_a.size, num_perm, np.uint32)
     a, b = permutations(num_perm, seed)
-    pad = ws.array("pad32", tok_hash.size + _LANES, np.uint32)
-    _classic(tok_hash, gap_a, gap_b, ngram, a, b, gathered, pad, gap_sig)
+    _classic(tok_hash, gap_a, gap_b, ngram, a, b, gathered, gap_sig)
     short = np.flatnonzero((unit_b - unit_a < ngram) & (unit_b > unit_a))
     if short.size:  # fewer tokens than a shingle: the unit's one shingle is not its parts'
         gap_sig[short] = unit_signatures(

@@ -18,8 +18,8 @@ TEXTS = [p.read_text(encoding="utf-8") for p in SEEDS] + [
     "one two three",
     "Ünïcode ﬁne ＦＵＬＬ width’s test here",
 ]
-# Every remainder of the kernel's 16-lane vectors (a unit's values past its last whole vector are
-# either left to the scalar loop or padded): the first k words of a seed for k = 1..40, and more.
+# Every remainder of the kernel's passes of eight values (the values past the last whole pass go
+# one at a time), and units shorter than a shingle: the first k words of a seed for k = 1..40, and more.
 _WORDS = TEXTS[0].split()
 PREFIXES = [" ".join(_WORDS[:k]) for k in [*range(1, 41), 100, 117, 250]]
 
