@@ -34,9 +34,9 @@ class Document:
     The text is held, or left in its file and read back the first time it is asked for (a large
     JSONL file parsed by worker processes): at 200k documents, sending every text back from the
     workers cost the parent about a second of a core and 320 MB of peak memory, and the stages
-    after signing read back 9% of them (18,857). `chars` and `blank` are known without reading it. A plain class with
-    slots (not a frozen dataclass: frozen __init__ goes through object.__setattr__ per field, which
-    cost a second per million documents).
+    after signing read back 9% of them (18,857). `chars` and `blank` are known without reading it.
+    A plain class with slots (not a frozen dataclass: frozen __init__ goes through
+    object.__setattr__ per field, which cost a second per million documents).
     """
 
     __slots__ = ("_stored", "_text", "id", "meta", "source")

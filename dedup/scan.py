@@ -261,6 +261,9 @@ def _group_equal_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _row_groups(ordered0, ordered1, order)
 
 
+_INSERTION_RUN = 64  # longer runs of equal first words with mixed second words go to numpy
+
+
 @njit(cache=True, nogil=True)
 def _order_runs(ordered0, ordered1, order):
     """Sort each run of equal ordered0 by (ordered1, order) in place, by insertion (a run is in
@@ -297,9 +300,6 @@ def _order_runs(ordered0, ordered1, order):
     for t in range(len(crowded)):
         out[t] = crowded[t]
     return out
-
-
-_INSERTION_RUN = 64
 
 
 @njit(cache=True, nogil=True)
@@ -398,8 +398,9 @@ class _Found:
 
     @classmethod
     def empty(cls, level: str) -> _Found:
-        i64 = np.empty(0, dtype=np.int64)
-        return cls(level, i64, i64, i64, np.zeros(1, np.int64), np.empty((0, 2), np.int64), np.empty(0), np.zeros(1, np.int64), [], [])
+        i64, one_cut = np.empty(0, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        no_edges = np.empty((0, 2), dtype=np.int64)
+        return cls(level, i64, i64, i64, one_cut, no_edges, np.empty(0), one_cut, [], [])
 
     def __len__(self) -> int:
         return self.cuts.size - 1

@@ -32,6 +32,9 @@ def batch_shingles(tok_hash, n, h):
     Entries whose n-gram would cross the end of the batch are partial; no unit ever reads them.
     """
     size = tok_hash.size
+    if n == 5:  # the default: one pass, no block to store and reload between the n passes
+        _shingles5(tok_hash, h)
+        return
     # In blocks that stay in L1 across the n + 2 passes (the passes over a whole batch ran from
     # L2: 1.0 -> 0.8 us per 450-token document). Slices indexed from 0 keep the indices provably
     # non-negative, so the loops vectorize (see minhash._classic).
@@ -46,6 +49,26 @@ def batch_shingles(tok_hash, n, h):
                 hb[i] = hb[i] * POLY + tb[i + j]
         for i in range(m):
             hb[i] = fmix64(hb[i])
+
+
+@njit(cache=True, nogil=True)
+def _shingles5(tok_hash, h):
+    """batch_shingles for n = 5, in one pass: each shingle's four multiply-adds and fmix64 with no
+    loop-carried dependency, which LLVM vectorizes across shingles (0.85-0.99 -> 0.62-0.69 us per
+    450-token document: the blocked passes stored and reloaded the block four times)."""
+    size = tok_hash.size
+    t = tok_hash[:]
+    for i in range(size - 4):
+        x = t[i] * POLY + t[i + 1]
+        x = x * POLY + t[i + 2]
+        x = x * POLY + t[i + 3]
+        x = x * POLY + t[i + 4]
+        h[i] = fmix64(x)
+    for i in range(max(0, size - 4), size):  # partial, as batch_shingles leaves them
+        x = U64(0)
+        for j in range(i, size):
+            x = x * POLY + t[j]
+        h[i] = fmix64(x)
 
 
 @njit(inline="always", cache=True)

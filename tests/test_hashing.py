@@ -53,3 +53,30 @@ def test_intrinsics(a, b):
     assert int(fold) == (product & (2**64 - 1)) ^ (product >> 64)
     assert int(ones) == bin(a).count("1")
     assert int(swapped) == int.from_bytes(a.to_bytes(8, "little"), "big")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 8])
+def test_batch_shingles_are_the_polynomial_of_each_window(n):
+    """Every entry of batch_shingles (the one-pass n = 5 kernel and the blocked passes for other n)
+    is fmix64 of the polynomial over its n tokens, or over the tokens left at the batch's end."""
+    from dedup.shingle import POLY, batch_shingles
+
+    m64 = (1 << 64) - 1
+
+    def fmix(x: int) -> int:
+        x ^= x >> 33
+        x = (x * 0xFF51AFD7ED558CCD) & m64
+        x ^= x >> 33
+        x = (x * 0xC4CEB9FE1A85EC53) & m64
+        return x ^ (x >> 33)
+
+    rng = np.random.default_rng(n)
+    for size in (0, 1, n - 1, n, n + 1, 37, 5000):
+        tok = rng.integers(0, 2**63, size=max(size, 0), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        h = np.empty(tok.size, dtype=np.uint64)
+        batch_shingles(tok, n, h)
+        for i in range(tok.size):
+            x = 0
+            for t in tok[i : i + n].tolist():
+                x = (x * int(POLY) + t) & m64
+            assert int(h[i]) == fmix(x), (size, i)
