@@ -341,3 +341,34 @@ def test_a_file_changed_during_the_scan_is_an_error_naming_the_line(tiny_ranges,
     if change != "removed":
         assert docs[3].text == "words number 3 here"  # read before the change: kept
     assert docs[7].chars == len("words number 7 here")
+
+
+def test_a_stored_document_reads_its_text_once_and_only_when_asked():
+    """Length, blankness, a new id and the repr come without reading a stored text; the text is
+    read once, then kept; two documents are equal by id, source and text, however held."""
+    from dedup.model import Document
+
+    class Store:
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def read(self, at: int) -> str:
+            self.reads += 1
+            return ["alpha beta", "  \n"][at]
+
+        def chars(self, at: int) -> int:
+            return [10, 3][at]
+
+        def blank(self, at: int) -> bool:
+            return [False, True][at]
+
+    store = Store()
+    doc, empty = Document("a", (store, 0), "f:1"), Document("b", (store, 1), "f:2")
+    renamed = doc.renamed("f:1")
+    assert (doc.chars, doc.blank, empty.chars, empty.blank) == (10, False, 3, True)
+    assert "stored" in repr(doc) and renamed.id == "f:1" and renamed.origin is doc.origin
+    assert store.reads == 0
+    assert doc.text == "alpha beta" and doc.text == "alpha beta" and store.reads == 1
+    assert doc == Document("a", "alpha beta", "f:1") and doc != Document("a", "alpha", "f:1")
+    assert (doc.chars, doc.blank) == (len(doc.text), False)
+    assert Document("c", "", "s").blank and Document("c", "\u3000\n", "s").blank
