@@ -300,76 +300,72 @@ def signatures_from_parts(
     mixed = shingled[1]
     assert mixed is not None, "classic shingles come pre-mixed"
     gathered = ws.array("gap_values", tok_hash.size, np.uint32)
-    gap_a, gap_b = _gather_gaps(unit_a, unit_b, part_a, part_b, ngram, mixed, gathered)
+    gap_a, gap_b, took_at, took = _gather_gaps(unit_a, unit_b, part_a, part_b, ngram, mixed, gathered)
     gap_sig = ws.matrix("gap_signatures", unit_a.size, num_perm, np.uint32)
     a, b = permutations(num_perm, seed)
     _classic(tok_hash, gap_a, gap_b, ngram, a, b, gathered, gap_sig)
-    short = np.flatnonzero((unit_b - unit_a < ngram) & (unit_b > unit_a))
-    if short.size:  # fewer tokens than a shingle: the unit's one shingle is not its parts'
-        gap_sig[short] = unit_signatures(
-            tok_hash, unit_a[short], unit_b[short], ngram=ngram, num_perm=num_perm, method="classic",
-            seed=seed, ws=Workspace(), shingled=shingled,
-        )
     if out is None:
         out = ws.matrix("signatures", unit_a.size, num_perm, np.uint32)
-    _min_of_parts(unit_a, unit_b, part_a, part_b, ngram, part_sig, gap_sig, out)
+    _min_of_parts(took_at, took, part_sig, gap_sig, out)
     return out
 
 
 @njit(cache=True, nogil=True)
 def _gather_gaps(unit_a, unit_b, part_a, part_b, n, mixed, gathered):
     """Per unit, the pre-mixed values of its shingles that none of its parts holds, copied into one
-    run of `gathered`; returned as token ranges that _classic reads as those runs (an empty range
-    for a unit with none, or shorter than n tokens)."""
+    run of `gathered`, and the parts it takes whole (took[took_at[u]:took_at[u + 1]]).
+
+    Returns (gap_a, gap_b, took_at, took): token ranges that _classic reads as those runs (an empty
+    range for a unit with none), except that a unit shorter than n tokens keeps its own range, so
+    _classic signs its one shingle from the tokens."""
     gap_a = np.empty(unit_a.size, np.int64)
     gap_b = np.empty(unit_a.size, np.int64)
+    took_at = np.empty(unit_a.size + 1, np.int64)
+    took = np.empty(part_a.size, np.int64)
     g = 0
+    t = 0
     p = 0
     for u in range(unit_a.size):
         a, b = unit_a[u], unit_b[u]
-        first = g
+        took_at[u] = t
         while p < part_a.size and part_a[p] < a:
             p += 1
-        if b - a >= n:
-            cur = a  # the first shingle start not yet covered
-            while p < part_a.size and part_a[p] < b:
-                pa, pb = part_a[p], part_b[p]
-                p += 1
-                if pb - pa < n or pa < cur:
-                    continue
-                for s in range(cur, pa):
-                    gathered[g] = mixed[s]
-                    g += 1
-                cur = pb - n + 1
-            for s in range(cur, b - n + 1):
+        if b - a < n:
+            gap_a[u], gap_b[u] = a, b
+            continue
+        first = g
+        cur = a  # the first shingle start not yet covered
+        while p < part_a.size and part_a[p] < b:
+            pa, pb = part_a[p], part_b[p]
+            p += 1
+            if pb - pa < n or pa < cur:
+                continue
+            for s in range(cur, pa):
                 gathered[g] = mixed[s]
                 g += 1
+            cur = pb - n + 1
+            took[t] = p - 1
+            t += 1
+        for s in range(cur, b - n + 1):
+            gathered[g] = mixed[s]
+            g += 1
         gap_a[u] = first
         gap_b[u] = first + (g - first + n - 1 if g > first else 0)
-    return gap_a, gap_b
+    took_at[unit_a.size] = t
+    return gap_a, gap_b, took_at, took[:t]
 
 
 @njit(cache=True, nogil=True)
-def _min_of_parts(unit_a, unit_b, part_a, part_b, n, part_sig, gap_sig, sig):
-    """sig[u] = the element-wise minimum of gap_sig[u] and the signatures of the parts of unit u
-    that _gather_gaps took as whole (the same test, part by part)."""
+def _min_of_parts(took_at, took, part_sig, gap_sig, sig):
+    """sig[u] = the element-wise minimum of gap_sig[u] and the signatures of the parts unit u took."""
     k = sig.shape[1]
-    p = 0
-    for u in range(unit_a.size):
-        a, b = unit_a[u], unit_b[u]
+    for u in range(sig.shape[0]):
         row = sig[u]
         row[:] = gap_sig[u]
-        while p < part_a.size and part_a[p] < a:
-            p += 1
-        cur = a
-        while p < part_a.size and part_a[p] < b:
-            pa, pb = part_a[p], part_b[p]
-            if b - a >= n and pb - pa >= n and pa >= cur:
-                src = part_sig[p]
-                for j in range(k):
-                    row[j] = min(row[j], src[j])
-                cur = pb - n + 1
-            p += 1
+        for q in range(took_at[u], took_at[u + 1]):
+            src = part_sig[took[q]]
+            for j in range(k):
+                row[j] = min(row[j], src[j])
 
 
 def to_lean_minhash(signature: np.ndarray, seed: int = 1):
