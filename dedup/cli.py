@@ -45,6 +45,10 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed 
 # Set by main(): this process ends as soon as the command returns (see _end_process), so a scan
 # leaves the garbage collector off instead of paying for one last pass over everything it made.
 _PROCESS_ENDS_WITH_COMMAND = False
+# What a scan made, kept here when the process ends with the command: freed as `scan` returned, a
+# 200k-document scan's documents, clusters and report took 0.13-0.18 s after its output was
+# written, time the process then spent only on ending (os._exit releases it all at once).
+_LEFT_FOR_EXIT: list[object] = []
 
 
 def _show_version(value: bool) -> None:
@@ -222,6 +226,8 @@ def scan(
                 render(report, fmt, width=width, color=color, documents=read.documents, csv_raw=csv_raw),
                 output,
             )
+    if _PROCESS_ENDS_WITH_COMMAND:
+        _LEFT_FOR_EXIT.append((signer, read, result, report))
     if fail_on_duplicates and any(not c.boilerplate for c in result.clusters):
         raise typer.Exit(EXIT_DUPLICATES)
 
