@@ -145,7 +145,7 @@ def scan(
     Exit status: 0 done, 1 duplicates found (only with --fail-on-duplicates), 2 usage or input error.
     """
     from .io import read_documents
-    from .report import FORMATS, build_report, document_totals, render
+    from .report import FORMATS, build_report, document_totals, render_bytes
     from .scan import scan_documents
 
     if fmt not in FORMATS:
@@ -223,7 +223,9 @@ def scan(
         color = output is None and sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
         with pipe_closed_is_quiet():
             write_output(
-                render(report, fmt, width=width, color=color, documents=read.documents, csv_raw=csv_raw),
+                render_bytes(
+                    report, fmt, width=width, color=color, documents=read.documents, csv_raw=csv_raw
+                ),
                 output,
             )
     if _PROCESS_ENDS_WITH_COMMAND:

@@ -28,15 +28,16 @@ def scrub_surrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Write `text` as UTF-8 to stdout or to `output`; OS errors become one-line DedupErrors."""
-    data = text.encode("utf-8")
+def write_output(text: str | bytes, output: Path | None) -> None:
+    """Write `text` (or UTF-8 bytes) to stdout or to `output`; OS errors become one-line
+    DedupErrors."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
     if output is None:
         buffer = getattr(sys.stdout, "buffer", None)  # absent when stdout was replaced by a StringIO
         try:
             sys.stdout.flush()
             if buffer is None:
-                sys.stdout.write(text)
+                sys.stdout.write(text if isinstance(text, str) else text.decode("utf-8"))
             else:  # bytes, so the report is UTF-8 whatever the locale's encoding is
                 buffer.write(data)
                 buffer.flush()

@@ -209,12 +209,15 @@ def _union_length(intervals: list[tuple[int, int]]) -> int:
     return total
 
 
-def _dumps(obj: Any, indent: bool) -> str:
-    """orjson for speed. Text with lone surrogates (legal in JSON input, refused by orjson) goes
-    through the stdlib, and only those surrogates become \\uXXXX escapes: the output stays valid
-    UTF-8 and every other character is written as orjson writes it."""
+def _dumps_bytes(obj: Any, indent: bool) -> bytes:
+    """UTF-8 JSON and a newline, by orjson for speed. Text with lone surrogates (legal in JSON
+    input, refused by orjson) goes through the stdlib, and only those surrogates become \\uXXXX
+    escapes: the output stays valid UTF-8 and every other character is written as orjson writes it.
+
+    Bytes, because the CLI writes bytes: a 60 MB report (200k documents) decoded to a str, joined
+    with its newline and encoded again cost 0.1 s."""
     try:
-        return orjson.dumps(obj, option=orjson.OPT_INDENT_2 if indent else 0).decode("utf-8")
+        return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if indent else 0))
     except TypeError:
         text = json.dumps(
             obj,
@@ -222,16 +225,29 @@ def _dumps(obj: Any, indent: bool) -> str:
             ensure_ascii=False,
             separators=(",", ": ") if indent else (",", ":"),
         )
-        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        return (_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n").encode("utf-8")
+
+
+def _dumps(obj: Any, indent: bool) -> str:
+    """_dumps_bytes as text, without its newline."""
+    return _dumps_bytes(obj, indent)[:-1].decode("utf-8")
 
 
 def render_json(report: dict[str, Any]) -> str:
-    return _dumps(report, indent=True) + "\n"
+    return render_json_bytes(report).decode("utf-8")
+
+
+def render_json_bytes(report: dict[str, Any]) -> bytes:
+    return _dumps_bytes(report, indent=True)
 
 
 def render_jsonl(report: dict[str, Any]) -> str:
+    return render_jsonl_bytes(report).decode("utf-8")
+
+
+def render_jsonl_bytes(report: dict[str, Any]) -> bytes:
     """One cluster object per line (the same objects as in the JSON report's "clusters")."""
-    return "".join(_dumps(c, indent=False) + "\n" for c in report["clusters"])
+    return b"".join(_dumps_bytes(c, indent=False) for c in report["clusters"])
 
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
@@ -475,3 +491,19 @@ def render(
     if fmt == "csv":
         return render_csv(report, raw=csv_raw)
     return render_table(report, width=width, color=color)
+
+
+def render_bytes(
+    report: dict[str, Any],
+    fmt: str,
+    width: int | None = None,
+    color: bool = False,
+    documents: list[Document] | None = None,
+    csv_raw: bool = False,
+) -> bytes:
+    """render() as the UTF-8 bytes written out; JSON and JSONL never exist as a str."""
+    if fmt == "json":
+        return render_json_bytes(report)
+    if fmt == "jsonl":
+        return render_jsonl_bytes(report)
+    return render(report, fmt, width=width, color=color, documents=documents, csv_raw=csv_raw).encode("utf-8")

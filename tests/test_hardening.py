@@ -167,3 +167,26 @@ def test_normalization_is_idempotent(text):
     once = normalize(text)
     assert normalize(once) == once
     assert tokens(" ".join(tokens(text))) == tokens(text)
+
+
+@pytest.mark.parametrize("surrogate", [False, True])
+def test_report_bytes_are_the_rendered_text_encoded(surrogate):
+    """The CLI writes render_bytes (JSON and JSONL straight from orjson, never a str); every format
+    gives exactly the UTF-8 of render's text, with a lone surrogate (the stdlib's path) or not."""
+    from dedup.config import ScanConfig
+    from dedup.report import FORMATS, build_report, render, render_bytes
+    from dedup.scan import scan_documents
+
+    odd = "a\ud800b " if surrogate else "a\u00e9b "
+    docs = [Document(id=f"d{i}", text=odd + BODY + f"\n\n{BODY} tail {i}", source="x") for i in range(3)]
+    config = ScanConfig(levels=("document", "paragraph"), min_words=3)
+    report = build_report(docs, [], scan_documents(docs, config), config, "test")
+    assert report["clusters"]
+    for fmt in FORMATS:
+        data = render_bytes(report, fmt, documents=docs)
+        assert data == render(report, fmt, documents=docs).encode("utf-8"), fmt
+        if fmt == "json":
+            assert data.endswith(b"}\n") and json.loads(data) == json.loads(json.dumps(report))
+        if fmt == "jsonl":
+            lines = data.decode("utf-8").splitlines()
+            assert len(lines) == len(report["clusters"]) and json.loads(lines[0])["members"]
