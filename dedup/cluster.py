@@ -1,10 +1,37 @@
-"""Connected components of verified pairs (scipy.sparse.csgraph), as clusters of units."""
+"""Connected components of verified pairs (scipy.sparse.csgraph), as clusters of units.
+
+scipy is imported at the first call, not with this module: its sparse package took 0.2 s of a
+scan's start-up, before any worker could fork. A scan on a pool imports it on a thread while the
+workers sign (`import_in_background`), where this process is otherwise waiting.
+"""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+
+
+def _connected_components(graph, directed: bool):
+    from scipy.sparse.csgraph import connected_components
+
+    return connected_components(graph, directed=directed)
+
+
+def _graph(n_units: int, left: np.ndarray, right: np.ndarray):
+    from scipy.sparse import coo_matrix
+
+    return coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n_units, n_units))
+
+
+def import_in_background() -> None:
+    """Import scipy's graph routines on a thread (a call meanwhile waits for that import). Not a
+    daemon: an interpreter finalizing under an import half done is asking for trouble."""
+    threading.Thread(target=_import_graph_tools, name="dedup-import-scipy").start()
+
+
+def _import_graph_tools() -> None:
+    import scipy.sparse.csgraph  # noqa: F401
 
 
 def component_labels(n_units: int, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, int]:
@@ -13,8 +40,7 @@ def component_labels(n_units: int, left: np.ndarray, right: np.ndarray) -> tuple
     out = np.full(n_units, -1, dtype=np.int64)
     if n_units == 0 or left.size == 0:
         return out, 0
-    graph = coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n_units, n_units))
-    n_comp, labels = connected_components(graph, directed=False)
+    n_comp, labels = _connected_components(_graph(n_units, left, right), directed=False)
     _, first_unit, sizes = np.unique(labels, return_index=True, return_counts=True)
     big = np.flatnonzero(sizes > 1)  # component ids (= np.unique's order) with two or more units
     rank = np.full(n_comp, -1, dtype=np.int64)
@@ -26,8 +52,7 @@ def components(n_units: int, left: np.ndarray, right: np.ndarray) -> list[np.nda
     """Groups of two or more units joined by edges, each sorted, in order of their smallest unit."""
     if n_units == 0 or left.size == 0:
         return []
-    graph = coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n_units, n_units))
-    _, labels = connected_components(graph, directed=False)
+    _, labels = _connected_components(_graph(n_units, left, right), directed=False)
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0, True])
     # Plain slicing (np.split builds every singleton too, through a slow generic path).

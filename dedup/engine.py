@@ -35,6 +35,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 
+from .cluster import import_in_background
 from .config import ScanConfig
 from .io import JsonlChunk, JsonlOptions, jsonl_ranges, read_jsonl_range
 from .model import Document, StoredText
@@ -188,6 +189,7 @@ class Signer:
         self._hold = False  # cutting batches of texts already in memory: start no pool yet
         self._switch: float | None = None  # the interpreter's GIL switch interval, while changed
         self.started_pool = False
+        self._imported = False  # see _forked
         self._spool: str | None = None  # folder of results on their way back (see _spool)
 
     def __enter__(self) -> Signer:
@@ -262,6 +264,14 @@ class Signer:
         finally:
             _TEXTS = None
 
+    def _forked(self) -> None:
+        """After a submit, which forks the pool's workers the first time: what clustering imports
+        is imported now, on a thread, while this process mostly waits for the workers (before the
+        fork it delayed them; on a thread before it, a fork could copy a held import lock)."""
+        if not self._imported:
+            self._imported = True
+            import_in_background()
+
     def _send(self, inherited: bool) -> None:
         """Submit the unsent batches as one pool task."""
         assert self._pool is not None
@@ -270,6 +280,7 @@ class Signer:
         # the workers parsed may lie between them), and a span from first to last sent it all.
         texts = None if inherited else [self.texts[a:b] for a, b in ranges]
         future = self._pool.submit(_sign_task, (ranges, texts, self.config))
+        self._forked()
         for i, k in enumerate(self._unsent):
             self._batches[k] = (*ranges[i], (future, i))
         self._unsent = []
@@ -306,6 +317,7 @@ class Signer:
                 if self._spool is None:
                     self._spool = _spool_folder()
                 pending.append(self._pool.submit(_parse_sign_spooled, task, self._spool))
+                self._forked()
                 while pending and pending[0].done():
                     yield self._add_range(file, opts, *_unspool(pending.popleft().result()))
             while pending:
