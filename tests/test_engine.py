@@ -91,6 +91,15 @@ def _jsonl_cases() -> dict[str, list[bytes]]:
         "a NUL byte": [*good[:33], b'{"id": 96, "text": "a\x00b"}\n', *good[33:]],
         "a line over the cap": [*good[:12], b'{"id": 95, "text": "' + b"x" * 400 + b'"}\n', *good[12:]],
         "duplicate ids": [*good[:30], good[3], good[8], *good[30:]],
+        # orjson refuses both (read back by the full parse, not the fast path): an escaped lone
+        # surrogate, and a BOM on a line other than the first (bad JSON, so an error or a skip).
+        "a lone surrogate, a stray BOM": [
+            *good[:7],
+            b'{"id": 94, "text": "a\\ud800b c"}\n',
+            *good[7:21],
+            b"\xef\xbb\xbf" + good[21],
+            *good[22:],
+        ],
     }
 
 
