@@ -134,8 +134,8 @@ def _parse_sign_spooled(task: RangeTask, folder: str) -> Spooled:
 
 def _parse_sign_task(task: RangeTask) -> ParsedRange:
     """Parse one range of lines of a JSONL file and sign its texts in batches: (the parsed records,
-    (first text, texts, units) per batch, documents numbered within the range). Unless told to
-    keep them, the texts stay behind: the records come back with where each one lies instead."""
+    [(0, texts, units)], the batches' units joined, documents numbered within the range). Unless
+    told to keep them, the texts stay behind: the records come back with where each one lies."""
     path, name, start, stop, lineno, opts, config, keep_texts = task
     spans: list[tuple[int, int, int, int]] | None = None if keep_texts else []
     chunk = read_jsonl_range(path, name, start, stop, lineno, opts, spans)
@@ -143,10 +143,14 @@ def _parse_sign_task(task: RangeTask) -> ParsedRange:
         return chunk, []
     size, texts = config.batch_size, chunk.texts
     batches = [texts[a : a + size] for a in range(0, len(texts), size)]
-    signed = [(k * size, len(batch), sign_batch(batch, k * size, config)) for k, batch in enumerate(batches)]
+    signed = [sign_batch(batch, k * size, config) for k, batch in enumerate(batches)]
     if spans is not None:
         chunk = chunk._replace(texts=[], spans=TextSpans.of(spans, texts))
-    return chunk, signed
+    if not signed:
+        return chunk, []
+    # One batch for the range: the parent then holds a few large parts, not many small ones (see
+    # scan._PART_DOCS), without copying them itself.
+    return chunk, [(0, len(texts), {level: UnitBatch.joined([b[level] for b in signed]) for level in signed[0]})]
 
 
 def _worker_started() -> None:

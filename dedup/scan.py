@@ -145,6 +145,15 @@ class UnitBatch:
     exact: np.ndarray  # (n, 2) uint64: identity key of the normalized unit (text.unit_keys)
     keys: np.ndarray  # (bands, n) uint64, band-major
 
+    @classmethod
+    def joined(cls, parts: list[UnitBatch]) -> UnitBatch:
+        """One batch of the units of consecutive batches, in order."""
+        if len(parts) == 1:
+            return parts[0]
+        fields = ("doc", "line", "rel_a", "rel_b", "exact")
+        columns = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
+        return cls(**columns, keys=np.concatenate([p.keys for p in parts], axis=1))
+
     def shifted(self, by: int) -> UnitBatch:
         """The units with `by` added to their document indices (a batch signed apart from the rest)."""
         return UnitBatch(self.doc + by, self.line, self.rel_a, self.rel_b, self.exact, self.keys)
@@ -517,6 +526,14 @@ def _explained_by_pairs(starts, docs, cluster_of, klass, pair_codes, n_docs):
     return out
 
 
+_PART_DOCS = 1024
+
+
+def _join_into(acc: dict[str, _Units], batches: list[dict[str, UnitBatch]]) -> None:
+    for level, units in acc.items():
+        units.parts.append(UnitBatch.joined([b[level] for b in batches]))
+
+
 def scan_documents(
     documents: list[Document],
     config: ScanConfig,
@@ -536,11 +553,27 @@ def scan_documents(
     if acc:
         if signed is None:
             signed = signed_batches(documents, config, workers)
+        # Batches of fewer than _PART_DOCS documents are joined as they come (a pool's workers join
+        # a range's batches before sending them): clustering gathers every band's keys and every
+        # unit field part by part, holding the GIL beside the other level's threads; 800 parts
+        # of 256 documents made clustering 200k documents 1.22 -> 1.10 s on two workers against
+        # 100 parts, 1.98 -> 1.83 s of CPU (medians of 7, /tmp/s17cmp.py).
+        small: list[dict[str, UnitBatch]] = []
+        small_docs = 0
         for n_docs, batch in signed:
-            for level, units in batch.items():
-                acc[level].parts.append(units)
+            if n_docs >= _PART_DOCS and not small:
+                for level, units in batch.items():
+                    acc[level].parts.append(units)
+            else:
+                small.append(batch)
+                small_docs += n_docs
+                if small_docs >= _PART_DOCS:
+                    _join_into(acc, small)
+                    small, small_docs = [], 0
             if progress is not None:
                 progress(n_docs)
+        if small:
+            _join_into(acc, small)
     result = ScanResult(clusters=[])
     by_level: dict[str, list[Cluster]] = {}
     levels = list(config.unit_levels)

@@ -381,3 +381,28 @@ def test_a_stored_document_reads_its_text_once_and_only_when_asked():
     assert doc == Document("a", "alpha beta", "f:1") and doc != Document("a", "alpha", "f:1")
     assert (doc.chars, doc.blank) == (len(doc.text), False)
     assert Document("c", "", "s").blank and Document("c", "\u3000\n", "s").blank
+
+
+def test_joined_batches_are_the_batch_of_all_their_texts(monkeypatch):
+    """UnitBatch.joined of consecutive batches is what signing their texts as one batch gives,
+    field by field; and a scan over many small batches (joined as they come) finds the same
+    clusters as over one batch."""
+    import dedup.scan as scan
+    from dedup.scan import UnitBatch, sign_batch
+
+    corpus = make_corpus(120, dup_fraction=0.3, seed=7)
+    texts, docs = corpus.texts, corpus.documents()
+    config = ScanConfig(levels=("document", "paragraph"), batch_size=8)
+    whole = sign_batch(texts, 0, config)
+    parts = [sign_batch(texts[a : a + 8], a, config) for a in range(0, len(texts), 8)]
+    for level, units in whole.items():
+        joined = UnitBatch.joined([p[level] for p in parts])
+        for name in ("doc", "line", "rel_a", "rel_b", "exact", "keys"):
+            assert np.array_equal(getattr(joined, name), getattr(units, name)), (level, name)
+    one = scan_documents(docs, config, signed=iter([(len(texts), whole)]))
+    monkeypatch.setattr(scan, "_PART_DOCS", 30)  # joined by fours, three batches left at the end
+    small = scan_documents(docs, config, signed=iter([(8, p) for p in parts]))
+    assert len(one.clusters) > 10
+    assert [(c.level, c.doc.tolist(), c.start.tolist(), c.edges.tolist()) for c in small.clusters] == [
+        (c.level, c.doc.tolist(), c.start.tolist(), c.edges.tolist()) for c in one.clusters
+    ]
