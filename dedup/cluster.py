@@ -12,13 +12,14 @@ import threading
 import numpy as np
 
 
-def _connected_components(graph, directed: bool):
+def _connected_components(graph: object, directed: bool) -> tuple[int, np.ndarray]:
     from scipy.sparse.csgraph import connected_components
 
     return connected_components(graph, directed=directed)
 
 
-def _graph(n_units: int, left: np.ndarray, right: np.ndarray):
+def _graph(n_units: int, left: np.ndarray, right: np.ndarray) -> object:
+    """The edges as a sparse adjacency matrix (scipy's coo_matrix)."""
     from scipy.sparse import coo_matrix
 
     return coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n_units, n_units))
