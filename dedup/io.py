@@ -365,20 +365,40 @@ class _Reader:
         """Keep a JSONL file's documents, chunk by chunk in order, once all of it has been read, so
         a file-level fault (a NUL byte, a broken gzip stream) still rejects the whole file; the
         first chunk that stopped on an error raises it, exactly where a serial read would have."""
-        parts: list[JsonlChunk] = []
+        parts: list[tuple[JsonlChunk, list[Document] | None]] = []
+        # While no id of the file can clash, each chunk's documents are made as it arrives, while
+        # the workers still parse: made at the end, they were 0.15-0.25 s of this process alone
+        # after the last worker finished (200k documents). They and their staged ids are kept
+        # only once the whole file is read. From the first chunk with a possible clash on, chunks
+        # wait for the end and go through _add_offered in order, seeing the staged ids.
+        staged: dict[str, tuple[str, int]] = {}
+        fast = True
         try:
             for chunk in chunks:
                 if chunk.error is not None:
                     raise InputError(*chunk.error)
-                parts.append(chunk)
+                docs = None
+                ids = chunk.ids
+                if fast and self._seen.keys().isdisjoint(ids) and staged.keys().isdisjoint(ids):
+                    fast = len(set(ids)) == len(ids)
+                else:
+                    fast = False
+                if fast:
+                    staged.update(zip(ids, zip(chunk.sources, repeat(self.arg_index)), strict=True))
+                    docs = list(map(Document, ids, chunk.texts, chunk.sources))
+                parts.append((chunk, docs))
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()  # a generator over pool tasks cancels those not yet run
-        for chunk in parts:
+        self._seen.update(staged)
+        for chunk, _ in parts:
             self.skipped.extend(Skipped(source=where, reason=reason) for where, reason in chunk.skipped)
-        for chunk in parts:
-            self._add_offered(chunk)
+        for chunk, docs in parts:
+            if docs is not None:
+                self.documents.extend(docs)
+            else:
+                self._add_offered(chunk)
 
     def _read_json(self, path: str, name: str, data: bytes) -> None:
         value = _parse_json(path, _decode_text(path, data), multiline=True)
