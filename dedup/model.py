@@ -22,6 +22,11 @@ class TextStore(Protocol):
     def blank(self, at: int) -> bool: ...
 
 
+def is_blank(text: str) -> bool:
+    """Empty or only white space: a document with no visible character."""
+    return not text or text.isspace()
+
+
 StoredText = tuple[TextStore, int]  # a store and the text's place in it (a tuple: made in bulk, in C)
 
 
@@ -73,7 +78,7 @@ class Document:
         """Whether the text is empty or only white space, without reading a stored text."""
         text = self._text
         if text is not None:
-            return not text or text.isspace()
+            return is_blank(text)
         store, at = self._stored  # type: ignore[misc]
         return store.blank(at)
 

@@ -497,17 +497,11 @@ def render(
     return render_table(report, width=width, color=color)
 
 
-def render_bytes(
-    report: dict[str, Any],
-    fmt: str,
-    width: int | None = None,
-    color: bool = False,
-    documents: list[Document] | None = None,
-    csv_raw: bool = False,
-) -> bytes:
-    """render() as the UTF-8 bytes written out; JSON and JSONL never exist as a str."""
+def render_bytes(report: dict[str, Any], fmt: str, **options: Any) -> bytes:
+    """render(report, fmt, **options) as the UTF-8 bytes written out; JSON and JSONL never exist
+    as a str."""
     if fmt == "json":
         return render_json_bytes(report)
     if fmt == "jsonl":
         return render_jsonl_bytes(report)
-    return render(report, fmt, width=width, color=color, documents=documents, csv_raw=csv_raw).encode("utf-8")
+    return render(report, fmt, **options).encode("utf-8")

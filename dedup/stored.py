@@ -17,10 +17,9 @@ from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
-import orjson
 
-from .io import JsonlOptions, line_digest, line_document
-from .model import DedupError, StoredText
+from .io import JsonlOptions, line_digest, line_text
+from .model import DedupError, StoredText, is_blank
 
 
 class TextSpans(NamedTuple):
@@ -44,7 +43,7 @@ class TextSpans(NamedTuple):
             line=table[:, 2].astype(np.int64),
             digest=table[:, 3].copy(),
             chars=np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)),
-            blank=np.fromiter((not t or t.isspace() for t in texts), dtype=bool, count=len(texts)),
+            blank=np.fromiter(map(is_blank, texts), dtype=bool, count=len(texts)),
         )
 
 
@@ -88,30 +87,19 @@ class StoredTexts:
         return list(zip(repeat(self), range(self.spans.start.size)))
 
     def read(self, at: int) -> str:
-        spans = self.spans
+        spans, path = self.spans, self.file.path
+        line = int(spans.line[at])
+        where = f"{path}:{line}"
         size = int(spans.size[at])
         try:
             raw = self.file.read(int(spans.start[at]), size)
         except OSError as err:
-            raise DedupError(f"{self._where(at)}: cannot read it back: {err.strerror or err}") from None
+            raise DedupError(f"{where}: cannot read it back: {err.strerror or err}") from None
         if len(raw) != size or line_digest(raw) != spans.digest[at]:
-            raise DedupError(f"{self._where(at)}: the file changed while it was being scanned; scan it again")
-        # These bytes parsed into a document once: the usual line (no BOM, no escaped lone
-        # surrogate, which orjson refuses) needs only orjson and the text field, not a Document.
-        # The clustering threads read ~19,000 texts back at 200k documents, holding the GIL.
-        try:
-            text = orjson.loads(raw)[self.options.text_field]
-        except (orjson.JSONDecodeError, TypeError, KeyError):
-            text = None
-        if type(text) is str:
-            return text
-        where = self._where(at)
-        doc = line_document(where, raw, int(spans.line[at]), where, self.options)
-        assert doc is not None, "a stored text's line is blank"
-        return doc.text
-
-    def _where(self, at: int) -> str:
-        return f"{self.file.path}:{int(self.spans.line[at])}"
+            raise DedupError(f"{where}: the file changed while it was being scanned; scan it again")
+        text = line_text(where, raw, line, self.options)
+        assert text is not None, "a stored text's line is blank"
+        return text
 
     def chars(self, at: int) -> int:
         return self._chars[at]
