@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
 
 from . import __version__
 from .config import BOILERPLATE_DF, LEVELS, ScanConfig
+from .heap import keep_freed_memory
 from .io import MAX_DOC_BYTES
 from .model import DedupError
 from .output import PipeClosed, pipe_closed_is_quiet, write_output
@@ -369,6 +370,7 @@ def _interrupted(exc: BaseException) -> bool:
 def main() -> None:
     global _PROCESS_ENDS_WITH_COMMAND
     _PROCESS_ENDS_WITH_COMMAND = True
+    keep_freed_memory()  # the process is ours: freed arrays stay mapped for reuse (see heap)
     code: int | None = None
     # One loop, so a Ctrl-C landing anywhere here (even between two statements of this function:
     # Python checks for signals between bytecodes) is caught and the loop resumes where it was.
