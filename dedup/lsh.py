@@ -74,33 +74,6 @@ def band_keys(sig, bands, rows):
     return keys
 
 
-@njit(cache=True, nogil=True)
-def _bucket_pairs(order, starts, sizes, total, max_bucket):
-    """Pairs within each bucket (a run of equal keys in sorted order): all pairs, or star + chain."""
-    left = np.empty(total, np.int64)
-    right = np.empty(total, np.int64)
-    p = 0
-    for b in range(starts.size):
-        i, g = starts[b], sizes[b]
-        j = i + g
-        if g <= max_bucket:
-            for x in range(i, j):
-                for y in range(x + 1, j):
-                    left[p] = order[x]
-                    right[p] = order[y]
-                    p += 1
-        else:
-            for x in range(i + 1, j):
-                left[p] = order[i]
-                right[p] = order[x]
-                p += 1
-            for x in range(i + 2, j):
-                left[p] = order[x - 1]
-                right[p] = order[x]
-                p += 1
-    return left, right
-
-
 def _pair_count(sizes: np.ndarray, max_bucket: int) -> int:
     """Exact allocation: all pairs for a normal bucket, 2g-3 links (star + chain) for a hot one."""
     return int(np.where(sizes <= max_bucket, sizes * (sizes - 1) // 2, 2 * sizes - 3).sum())
@@ -135,83 +108,12 @@ def _packed_runs(packed, col, bits):
     return starts[:k], sizes[:k], mixed[:k]
 
 
-_INSERTION_MAX = 64
-
-
-@njit(inline="always", cache=True)
-def _bucket_starts(keys, bits):
-    """First index of each top-`bits` bucket in sorted order (a counting pass), 2**bits + 1 long."""
-    nb = 1 << bits
-    shift = U64(64 - bits)
-    starts = np.zeros(nb + 1, np.int64)
-    for i in range(keys.size):
-        starts[(keys[i] >> shift) + U64(1)] += 1
-    for b in range(nb):
-        starts[b + 1] += starts[b]
-    return starts
-
-
-@njit(cache=True, nogil=True)
-def _hash_argsort(keys, crowded):
-    n = keys.size
-    starts = _bucket_starts(keys, 16)
-    fill = starts[:65536].copy()
-    order = np.empty(n, np.int64)
-    ordered = np.empty(n, np.uint64)
-    for i in range(n):
-        b = keys[i] >> U64(48)
-        at = fill[b]
-        order[at] = i
-        ordered[at] = keys[i]
-        fill[b] = at + 1
-    n_crowded = 0
-    for b in range(65536):
-        lo = starts[b]
-        hi = starts[b + 1]
-        if hi - lo > _INSERTION_MAX:  # left for the caller, see hash_argsort
-            crowded[2 * n_crowded] = lo
-            crowded[2 * n_crowded + 1] = hi
-            n_crowded += 1
-            continue
-        for i in range(lo + 1, hi):
-            k = ordered[i]
-            o = order[i]
-            j = i - 1
-            while j >= lo and ordered[j] > k:  # strict: equal keys keep their index order
-                ordered[j + 1] = ordered[j]
-                order[j + 1] = order[j]
-                j -= 1
-            ordered[j + 1] = k
-            order[j + 1] = o
-    return order, ordered, n_crowded
-
-
-def hash_argsort(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Stable argsort of uint64 hash values, and the sorted values: one counting-sort pass on the
-    top 16 bits, then insertion sort inside each bucket (~20 keys per bucket at a million keys).
-
-    Valid for any keys, fast for uniformly distributed ones, which band keys and exact keys are
-    (fmix64 / xxh3 outputs); numpy's comparison sort of each band was the largest serial cost of a
-    scan, and an LSD radix sort lost to its four cache-thrashing scatter passes. A bucket crowded
-    with more than 64 keys (only crafted input does that with distinct keys: exact keys hash
-    attacker-controlled text) is sorted by numpy's stable sort here instead of quadratic insertion
-    sort; doing it outside the kernel also keeps numba from compiling a whole mergesort (4 s).
-    """
-    keys = np.ascontiguousarray(keys, dtype=np.uint64)
-    crowded = np.empty(2 * (keys.size // (_INSERTION_MAX + 1) + 1), np.int64)
-    order, ordered, n_crowded = _hash_argsort(keys, crowded)
-    for lo, hi in crowded[: 2 * n_crowded].reshape(-1, 2).tolist():
-        perm = np.argsort(ordered[lo:hi], kind="stable")
-        order[lo:hi] = order[lo:hi][perm]
-        ordered[lo:hi] = ordered[lo:hi][perm]
-    return order, ordered
-
-
 def hash_sort(keys: np.ndarray) -> np.ndarray:
     """Sorted copy of uint64 keys (the passage index's n-gram keys, up to tens of millions).
 
     numpy sorts plain uint64 with its SIMD quicksort: 0.46 s for 22M keys here, against 1.36 s for
-    the bucket sort this used to be and 1.8 s for numpy's stable (radix) sort.
+    a counting sort on the top 16 bits with insertion sort in each bucket, and 1.8 s for numpy's
+    stable (radix) sort.
     """
     return np.sort(keys)
 
@@ -220,22 +122,22 @@ def _band_pairs(col: np.ndarray, max_bucket: int) -> np.ndarray:
     """Pair codes (lo * n + hi) of units sharing a key in one band.
 
     Each key's top bits and its unit's index are packed into one uint64 and sorted by value:
-    numpy sorts plain uint64 with its SIMD sort (~10 ns a key here) where an argsort, or the
-    counting sort of hash_argsort, took 40-50 ns. Equal truncated keys then form runs with their
-    members already in index order (what the pairing needs for determinism). A run whose full keys
-    differ (a collision of the top 64 - log2(n) bits, ~0.1 per band of a million keys) is split
-    by its full keys, so the candidates are exactly those of sorting the full keys.
+    numpy sorts plain uint64 with its SIMD sort (~10 ns a key here) where an argsort, or a
+    counting sort, took 40-50 ns. Equal truncated keys then form runs with their members already
+    in index order (what the pairing needs for determinism). A run whose full keys differ (a
+    collision of the top 64 - log2(n) bits, ~0.1 per band of a million keys) is split by its full
+    keys, so the candidates are exactly those of sorting the full keys. Packing and pairing are
+    one pass each in a kernel (whole-array numpy made four temporaries of every key: 27.8 ->
+    20 ms a band of 1.4M keys, /tmp/s18bp.py).
     """
     n = col.size
     bits = max(1, (n - 1).bit_length())
-    shift = np.uint64(bits)
-    packed = (col >> shift) << shift
-    packed |= np.arange(n, dtype=np.uint64)
+    packed = pack_index(col, bits)
     packed.sort()
     starts, sizes, mixed = _packed_runs(packed, col, bits)
-    order = (packed & np.uint64((1 << bits) - 1)).astype(np.int64)
     pure_starts, pure_sizes = starts[~mixed], sizes[~mixed]
-    left, right = _bucket_pairs(order, pure_starts, pure_sizes, _pair_count(pure_sizes, max_bucket), max_bucket)
+    total = _pair_count(pure_sizes, max_bucket)
+    left, right = _run_pairs(packed, bits, pure_starts, pure_sizes, total, max_bucket)
     codes = left * n + right
     if not mixed.any():
         return codes
@@ -243,15 +145,56 @@ def _band_pairs(col: np.ndarray, max_bucket: int) -> np.ndarray:
     m_starts, m_sizes = starts[mixed], sizes[mixed]
     run = np.repeat(np.arange(m_starts.size), m_sizes)
     at = np.repeat(m_starts - np.cumsum(np.r_[0, m_sizes[:-1]]), m_sizes) + np.arange(m_sizes.sum())
-    idx = order[at]
+    idx = (packed[at] & np.uint64((1 << bits) - 1)).astype(np.int64)
     key = col[idx]
     o = np.lexsort((idx, key, run))
     idx, key, run = idx[o], key[o], run[o]
     first = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (run[1:] != run[:-1])])
     g_sizes = np.diff(np.r_[first, idx.size])
     g_starts, g_sizes = first[g_sizes > 1], g_sizes[g_sizes > 1]
-    left, right = _bucket_pairs(idx, g_starts, g_sizes, _pair_count(g_sizes, max_bucket), max_bucket)
+    total = _pair_count(g_sizes, max_bucket)
+    left, right = _run_pairs(idx.astype(np.uint64), 63, g_starts, g_sizes, total, max_bucket)
     return np.concatenate([codes, left * n + right])
+
+
+@njit(cache=True, nogil=True)
+def pack_index(col, bits):
+    """Each value with its low `bits` bits replaced by its index: sorted, equal top bits form runs
+    in index order, and the index comes back as the low bits (n <= 2**bits)."""
+    high = ~((U64(1) << U64(bits)) - U64(1))
+    out = np.empty(col.size, np.uint64)
+    for i in range(col.size):
+        out[i] = (col[i] & high) | U64(i)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _run_pairs(packed, bits, starts, sizes, total, max_bucket):
+    """Pairs within each run of sorted packed values (a bucket), the indices their low `bits`
+    bits: all pairs, or for a bucket over max_bucket a star plus a chain."""
+    mask = (U64(1) << U64(bits)) - U64(1)
+    left = np.empty(total, np.int64)
+    right = np.empty(total, np.int64)
+    p = 0
+    for b in range(starts.size):
+        i, g = starts[b], sizes[b]
+        j = i + g
+        if g <= max_bucket:
+            for x in range(i, j):
+                for y in range(x + 1, j):
+                    left[p] = np.int64(packed[x] & mask)
+                    right[p] = np.int64(packed[y] & mask)
+                    p += 1
+        else:
+            for x in range(i + 1, j):
+                left[p] = np.int64(packed[i] & mask)
+                right[p] = np.int64(packed[x] & mask)
+                p += 1
+            for x in range(i + 2, j):
+                left[p] = np.int64(packed[x - 1] & mask)
+                right[p] = np.int64(packed[x] & mask)
+                p += 1
+    return left, right
 
 
 def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET_PAIRS, threads: int = 1) -> np.ndarray:

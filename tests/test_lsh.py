@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.lsh import MAX_BUCKET_PAIRS, candidate_pairs, candidate_probability, hash_argsort, optimal_bands
+from dedup.lsh import MAX_BUCKET_PAIRS, candidate_pairs, candidate_probability, optimal_bands
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0])
@@ -47,25 +47,6 @@ def test_large_bucket_is_linked_without_quadratic_pairs():
 
     (group,) = components(n, pairs[:, 0], pairs[:, 1])
     assert group.size == n
-
-
-@given(st.lists(st.integers(0, 2**64 - 1), max_size=300), st.integers(0, 3))
-@settings(max_examples=60, deadline=None)
-def test_hash_argsort_is_a_stable_sort(values, dup_every):
-    keys = np.array(values + values[: len(values) // (dup_every + 1)], dtype=np.uint64)  # with repeats
-    order, ordered = hash_argsort(keys)
-    assert np.array_equal(order, np.argsort(keys, kind="stable"))
-    assert np.array_equal(ordered, np.sort(keys))
-
-
-def test_hash_argsort_crowded_bucket_is_still_a_stable_sort():
-    """Keys crafted to share their top 16 bits (the adversarial case) take the mergesort path."""
-    rng = np.random.default_rng(2)
-    keys = rng.integers(0, 1 << 48, 5000, dtype=np.uint64) | (np.uint64(0xABCD) << np.uint64(48))
-    keys[::7] = keys[3]  # and repeats
-    order, ordered = hash_argsort(keys)
-    assert np.array_equal(order, np.argsort(keys, kind="stable"))
-    assert np.array_equal(ordered, np.sort(keys))
 
 
 def _reference_pairs(keys: np.ndarray, max_bucket: int) -> set[tuple[int, int]]:
@@ -111,3 +92,34 @@ def test_candidate_pairs_on_uniform_keys_match_the_definition():
     keys[:, 3::1000] = keys[:, 5::1000][:, : keys[:, 3::1000].shape[1]]
     pairs = candidate_pairs(keys)
     assert [tuple(p) for p in pairs.tolist()] == sorted(_reference_pairs(keys, MAX_BUCKET_PAIRS))
+
+
+def _reference_groups(keys: np.ndarray) -> list[list[int]]:
+    """Rows with equal (word 0, word 1), by the definition: each group's rows in index order."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for row, (a, b) in enumerate(keys.tolist()):
+        groups.setdefault((a, b), []).append(row)
+    return sorted(groups.values())
+
+
+@given(st.integers(1, 300), st.integers(1, 12), st.integers(0, 2**32), st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_equal_rows_are_grouped_by_their_whole_key(n, distinct, seed, shared_top):
+    """Rows drawn from few keys; with shared_top every first word has the same top bits (the packed
+    sort keeps only those), so runs mix different keys and must be regrouped by the whole key,
+    including keys equal in their first word alone."""
+    from dedup.scan import _group_equal_rows
+
+    rng = np.random.default_rng(seed)
+    words = rng.integers(0, 2**64, size=(distinct, 2), dtype=np.uint64)
+    if shared_top:
+        words[:, 0] = (words[:, 0] & np.uint64(0xFF)) | np.uint64(0xABCD) << np.uint64(48)
+        words[: distinct // 2, 0] = words[0, 0]  # same first word, different second words
+    keys = words[rng.integers(0, distinct, size=n)]
+    group, first = _group_equal_rows(keys)
+    got: dict[int, list[int]] = {}
+    for row, g in enumerate(group.tolist()):
+        got.setdefault(g, []).append(row)
+    assert sorted(got.values()) == _reference_groups(keys)
+    assert sorted(got) == list(range(first.size))  # labels 0..groups-1
+    assert all(first[g] == rows[0] for g, rows in got.items())  # a group's smallest row
