@@ -70,6 +70,49 @@ def test_the_users_own_thresholds_win(env: dict[str, str]) -> None:
 
 
 def test_other_malloc_settings_do_not_turn_it_off() -> None:
-    kept, faults = _probe("on", MALLOC_ARENA_MAX="2")
+    kept, faults = _probe("on", MALLOC_PERTURB_="0")
     assert kept
     assert faults < 100
+
+
+# The same rounds on threads started one after another, as clustering starts them for each stage,
+# once the main thread has warmed the memory: the faults of each thread's round.
+_THREADS = """
+import resource, sys, threading
+import numpy as np
+from dedup.heap import keep_freed_memory
+kept = keep_freed_memory()
+def work(out):
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    arrays = [np.empty(12 << 20, np.uint8) for _ in range(4)]
+    for a in arrays:
+        a.fill(1)
+    del arrays, a
+    out.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before)
+work([])
+out = []
+for _ in range(3):
+    t = threading.Thread(target=work, args=(out,))
+    t.start()
+    t.join()
+print(int(kept), *out)
+"""
+
+
+def _thread_probe(**env: str) -> tuple[bool, list[int]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADS], capture_output=True, text=True, check=True, env={**clean, **env}
+    )
+    kept, *faults = done.stdout.split()
+    return kept == "1", [int(f) for f in faults]
+
+
+def test_a_new_thread_reuses_what_the_main_thread_freed() -> None:
+    kept, faults = _thread_probe()
+    assert kept
+    assert max(faults) < 100
+    # with arenas of their own (the user's MALLOC_ARENA_MAX wins), new threads fault it all in
+    kept, faults = _thread_probe(MALLOC_ARENA_MAX="8")
+    assert not kept
+    assert faults[0] > 1_000
