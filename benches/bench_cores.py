@@ -6,7 +6,7 @@ and the host's turbo budget), and then no scan can reach the target. Each round 
 batches of generated documents in a fresh worker, once alone and once in two workers started
 together, alternating; the ratio is twice the single time over the slower of the pair.
 
-    python benches/bench_cores.py [--rounds 10] [--batches 12]
+    python benches/bench_cores.py [--rounds 10] [--batches 40]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def sign_batches(n: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=10)
-    ap.add_argument("--batches", type=int, default=12)
+    ap.add_argument("--batches", type=int, default=40)  # ~2 s a round: shorter ones were noisier
     ap.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "cores.md")
     args = ap.parse_args()
     ctx = mp.get_context("fork")

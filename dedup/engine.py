@@ -107,10 +107,16 @@ def _unspool(message: Spooled) -> ParsedRange:
         return head_size  # type: ignore[return-value]  # sent inline
     try:
         with open(path, "rb") as fh:
-            mapped = mmap.mmap(fh.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+            try:
+                data: mmap.mmap | bytearray = mmap.mmap(
+                    fh.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE
+                )
+            except (OSError, ValueError):  # a temp folder that cannot be mapped: read it
+                data = bytearray(os.fstat(fh.fileno()).st_size)
+                fh.readinto(data)
     finally:
         os.unlink(path)
-    view = memoryview(mapped)
+    view = memoryview(data)
     buffers, at = [], head_size + (-head_size % _ALIGN)
     for n in sizes:
         buffers.append(view[at : at + n])

@@ -10,12 +10,12 @@ here: ~8 us a 4 KiB page on the virtual machines this was measured on, where fre
 is reported to the host and its next touch faults on the host too (free page reporting).
 
 With both limits raised, freed blocks stay mapped and are reused warm: candidate pairs over
-16 bands of 1.4M keys went 0.71-0.95 -> 0.42-0.57 s (its page faults 30-46k -> 0) in
-`/tmp/s18cp.py`. Clustering runs on threads started for each stage, and glibc gives a new thread
+16 bands of 1.4M random keys went 0.71-0.95 -> 0.42-0.57 s (its page faults 30-46k -> 0).
+Clustering runs on threads started for each stage, and glibc gives a new thread
 an arena of its own, whose memory the next stage's threads do not see: with a single arena,
 clustering a 200k scan's units on two threads went 1.16-1.35 -> 0.98-1.07 s, its page faults
-19-29k -> 2-4k a run (`/tmp/s18cl3.py`; the allocations are few and large, so threads hardly
-wait for the arena's lock). The cost is that the process keeps its high-water mark of heap until
+19-29k -> 2-4k a run (in-process, the units of a 200k scan; the allocations are few and large,
+so threads hardly wait for the arena's lock). The cost is that the process keeps its high-water mark of heap until
 it ends.
 
 Only the command line calls this: a library should not change its host program's allocator.

@@ -193,12 +193,22 @@ def test_jsonl_ranges_cut_whole_lines_and_number_them(tmp_path):
         io._RANGE_BLOCK = old
 
 
-def test_results_spooled_back_are_the_results_and_leave_no_file(tmp_path):
-    """A worker's result comes back through a file (arrays out of band, aligned), or down the pipe
-    when the file cannot be written; either way it is the same result, and no file is left."""
+@pytest.mark.parametrize("mappable", [True, False])
+def test_results_spooled_back_are_the_results_and_leave_no_file(tmp_path, monkeypatch, mappable):
+    """A worker's result comes back through a file (arrays out of band, aligned; mapped, or read
+    where the file cannot be mapped), or down the pipe when the file cannot be written; either way
+    it is the same result, and no file is left."""
+    import mmap
+
     from dedup.engine import _spool, _unspool
     from dedup.scan import sign_batch
 
+    if not mappable:
+
+        def refuse(*args, **kwargs):
+            raise OSError(19, "No such device")
+
+        monkeypatch.setattr(mmap, "mmap", refuse)
     texts = make_corpus(30, dup_fraction=0.2, seed=3).texts
     result = ([t[:20] for t in texts], {"batch": sign_batch(texts, 0, ScanConfig())})
     for folder in (tmp_path, tmp_path / "missing"):
