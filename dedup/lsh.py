@@ -80,9 +80,10 @@ def _pair_count(sizes: np.ndarray, max_bucket: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _packed_runs(packed, col, bits):
-    """Runs of two or more equal top bits in sorted packed values: (starts, sizes, mixed), where
-    mixed marks a run whose members' full keys are not all equal (a truncation collision)."""
+def packed_runs(packed, keys, bits):
+    """Runs of two or more equal top bits in sorted packed values (pack_index): (starts, sizes,
+    mixed), where mixed marks a run whose members' full keys (rows of `keys`, one or more words)
+    are not all equal (a truncation collision)."""
     mask = (U64(1) << U64(bits)) - U64(1)
     m = packed.size
     starts = np.empty(m // 2 + 1, np.int64)
@@ -96,10 +97,14 @@ def _packed_runs(packed, col, bits):
         while j < m and (packed[j] >> U64(bits)) == top:
             j += 1
         if j - i > 1:
-            full = col[packed[i] & mask]
+            lead = packed[i] & mask
             for x in range(i + 1, j):
-                if col[packed[x] & mask] != full:
-                    mixed[k] = True
+                row = packed[x] & mask
+                for w in range(keys.shape[1]):
+                    if keys[row, w] != keys[lead, w]:
+                        mixed[k] = True
+                        break
+                if mixed[k]:
                     break
             starts[k] = i
             sizes[k] = j - i
@@ -134,7 +139,7 @@ def _band_pairs(col: np.ndarray, max_bucket: int) -> np.ndarray:
     bits = max(1, (n - 1).bit_length())
     packed = pack_index(col, bits)
     packed.sort()
-    starts, sizes, mixed = _packed_runs(packed, col, bits)
+    starts, sizes, mixed = packed_runs(packed, col.reshape(-1, 1), bits)
     pure_starts, pure_sizes = starts[~mixed], sizes[~mixed]
     total = _pair_count(pure_sizes, max_bucket)
     left, right = _run_pairs(packed, bits, pure_starts, pure_sizes, total, max_bucket)

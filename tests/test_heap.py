@@ -26,12 +26,17 @@ for _ in range(4):
 print(int(kept), faults)
 """
 
-def _probe(mode: str, **env: str) -> tuple[bool, int]:
+def _run(script: str, *args: str, **env: str) -> list[str]:
+    """The words a script prints, run in a fresh interpreter without the caller's malloc settings."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, check=True, env={**clean, **env}
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True, env={**clean, **env}
     )
-    kept, faults = done.stdout.split()
+    return done.stdout.split()
+
+
+def _probe(mode: str, **env: str) -> tuple[bool, int]:
+    kept, faults = _run(_PROBE, mode, **env)
     return kept == "1", int(faults)
 
 
@@ -100,11 +105,7 @@ print(int(kept), *out)
 
 
 def _thread_probe(**env: str) -> tuple[bool, list[int]]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
-    done = subprocess.run(
-        [sys.executable, "-c", _THREADS], capture_output=True, text=True, check=True, env={**clean, **env}
-    )
-    kept, *faults = done.stdout.split()
+    kept, *faults = _run(_THREADS, **env)
     return kept == "1", [int(f) for f in faults]
 
 
