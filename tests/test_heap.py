@@ -117,3 +117,28 @@ def test_a_new_thread_reuses_what_the_main_thread_freed() -> None:
     kept, faults = _thread_probe(MALLOC_ARENA_MAX="8")
     assert not kept
     assert faults[0] > 1_000
+
+
+# Threads of a process that ran the console script's set-up, then imported what a scan imports.
+_BLAS_PROBE = """
+import os, sys
+if sys.argv[1] == "main":
+    from dedup.__main__ import _no_blas_threads
+    _no_blas_threads()
+import numpy, scipy.sparse.csgraph
+print(len(os.listdir("/proc/self/task")))
+"""
+
+
+def _threads(mode: str, **env: str) -> int:
+    clean = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    done = subprocess.run(
+        [sys.executable, "-c", _BLAS_PROBE, mode], capture_output=True, text=True, check=True, env={**clean, **env}
+    )
+    return int(done.stdout)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_console_script_starts_no_blas_threads_unless_asked() -> None:
+    assert _threads("main") == 1
+    assert _threads("main", OPENBLAS_NUM_THREADS="2") > 1  # the user's setting wins
