@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benches/bench_quality.py
 	$(BIN)/python benches/bench_cores.py
 	$(BIN)/python benches/bench_scale.py
+	$(BIN)/python benches/bench_phases.py
 	$(BIN)/python benches/bench_filter.py
 	$(BIN)/python benches/bench_html.py
 
