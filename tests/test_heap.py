@@ -1,5 +1,6 @@
 """heap.keep_freed_memory: freed arrays come back warm (no page faults), and the user's own malloc
-settings win. Each case runs in a fresh interpreter, since the setting is process-wide."""
+settings win. Each case runs in a fresh interpreter, since the setting is process-wide; so does
+the check of the console script's one BLAS thread."""
 
 from __future__ import annotations
 
