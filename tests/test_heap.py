@@ -28,8 +28,10 @@ print(int(kept), faults)
 """
 
 def _run(script: str, *args: str, **env: str) -> list[str]:
-    """The words a script prints, run in a fresh interpreter without the caller's malloc settings."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    """The words a script prints, run in a fresh interpreter without the caller's malloc or BLAS
+    thread settings."""
+    ours = ("GLIBC_TUNABLES", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k not in ours}
     done = subprocess.run(
         [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True, env={**clean, **env}
     )
@@ -132,11 +134,7 @@ print(len(os.listdir("/proc/self/task")))
 
 
 def _threads(mode: str, **env: str) -> int:
-    clean = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
-    done = subprocess.run(
-        [sys.executable, "-c", _BLAS_PROBE, mode], capture_output=True, text=True, check=True, env={**clean, **env}
-    )
-    return int(done.stdout)
+    return int(_run(_BLAS_PROBE, mode, **env)[0])
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
