@@ -35,8 +35,9 @@ def mark(name):
     r = resource.getrusage(resource.RUSAGE_SELF)
     marks.setdefault(name, (time.perf_counter() - T0, r.ru_utime + r.ru_stime, r.ru_minflt))
 mark("start")
-from dedup.__main__ import _no_blas_threads
+from dedup.__main__ import _no_blas_threads, _numba_without_scipy_blas
 _no_blas_threads()  # as the console script does, before numpy loads
+_numba_without_scipy_blas()  # ... and then
 import dedup.cli as cli, dedup.engine as engine, dedup.report as report, dedup.scan as scan
 from dedup.heap import keep_freed_memory
 def after(mod, name, label):

@@ -37,3 +37,28 @@ def test_importing_dedup_loads_no_numerics():
     code = "import sys, dedup, dedup.__main__; print(sorted({'numpy', 'numba'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+_NUMBA_PROBE = """
+import sys
+if sys.argv[1] == "main":
+    from dedup.__main__ import _numba_without_scipy_blas
+    _numba_without_scipy_blas()
+import numba.np.arraymath as am
+print(am._HAVE_BLAS, "scipy.linalg" in sys.modules)
+import dedup, scipy.sparse.csgraph
+sig = dedup.signatures(["one two three four five six seven", "one two three four five six eight"])
+print("scipy.linalg" in sys.modules, sig.shape[0], int((sig[0] == sig[1]).sum()) > 0)
+"""
+
+
+def test_console_script_loads_numba_without_scipy_linalg():
+    """The console script keeps numba's BLAS probe from importing scipy.linalg before the fork;
+    the kernels still run, and scipy.sparse (which needs scipy.linalg) still imports after."""
+
+    def probe(mode: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", _NUMBA_PROBE, mode], capture_output=True, text=True, check=True)
+        return done.stdout.split()
+
+    assert probe("main") == ["False", "False", "True", "2", "True"]
+    assert probe("plain") == ["True", "True", "True", "2", "True"]  # numba alone imports it
