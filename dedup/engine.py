@@ -191,7 +191,8 @@ class Signer:
     The first batch is signed here, before any fork, so the kernels are compiled or loaded once and
     the workers inherit them. Batches then wait until there are enough of them to be worth a pool
     (small inputs never start one); from then on each full batch goes to the pool as it fills up.
-    Use as a context manager: leaving it shuts the pool down.
+    `finish` lets the workers go once every batch is back. Use as a context manager: leaving it
+    shuts down a pool still running (after an error, or a caller that stopped early).
     """
 
     def __init__(self, config: ScanConfig, workers: int) -> None:
@@ -376,6 +377,18 @@ class Signer:
                 future, i = done
                 done = future.result()[i]
             yield stop - start, done
+        self._stop_pool()
+
+    def _stop_pool(self) -> None:
+        """Let the workers go as soon as every batch is back, before the caller clusters: their
+        memory is then freed just as clustering needs memory. On a VM that reports freed pages to
+        its host, a page freed a second or more before its next first touch faults on the host too
+        (~9 us a 4 KiB page here), and clustering at 200k documents, whose arrays are all new to
+        this process, spent 0.92-1.22 s in the kernel with the workers alive, 0.47-0.55 s without
+        (two workers, 3 runs each)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 def remap(

@@ -28,6 +28,26 @@ def test_two_workers_give_the_serial_result(method):
             assert np.array_equal(getattr(a, name), getattr(b, name))
 
 
+def test_the_workers_are_gone_once_every_batch_is_back():
+    """Clustering comes after the last batch: by then the workers have exited and their memory is
+    free for it (on a VM that reports freed pages to its host, memory freed long before is cold)."""
+    from dedup.engine import Signer
+
+    docs = make_corpus(400, dup_fraction=0.1, seed=3).documents()
+    with Signer(ScanConfig(batch_size=20), 2) as signer:
+        signer.extend([d.text for d in docs])
+        batches = signer.finish()
+        first = next(batches)
+        pool = signer._pool
+        assert signer.started_pool and pool is not None
+        processes = list(pool._processes.values())
+        assert all(p.is_alive() for p in processes)
+        rest = list(batches)
+        assert signer._pool is None
+        assert processes and not any(p.is_alive() for p in processes)
+    assert sum(n for n, _ in [first, *rest]) == 400
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("in_workers", [False, True], ids=["parsed here", "parsed by workers"])
 def test_signing_while_reading_accounts_for_dropped_documents(cli, tmp_path, request, in_workers):
