@@ -49,6 +49,20 @@ def component_labels(n_units: int, left: np.ndarray, right: np.ndarray) -> tuple
     return rank[labels], int(big.size)
 
 
+def edge_components(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(units, label of each, number of labels) for the units an edge touches (sorted), labelled
+    as component_labels does. Only those units enter the graph: at 1.4M paragraphs with ~50k in
+    an edge, a graph over all of them made each step (scipy's, and numbering the components
+    through np.unique) as long as the units."""
+    if left.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, 0
+    nodes, at = np.unique(np.concatenate([left, right]), return_inverse=True)
+    labels, n_labels = component_labels(nodes.size, at[: left.size], at[left.size :])
+    keep = labels >= 0  # a unit whose only edges are to itself
+    return nodes[keep], labels[keep], n_labels
+
+
 def components(n_units: int, left: np.ndarray, right: np.ndarray) -> list[np.ndarray]:
     """Groups of two or more units joined by edges, each sorted, in order of their smallest unit."""
     if n_units == 0 or left.size == 0:

@@ -80,11 +80,34 @@ def _pair_count(sizes: np.ndarray, max_bucket: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def run_end(packed, i, bits):
+    """The end of the run of equal top bits that starts at i in sorted packed values."""
+    top = packed[i] >> U64(bits)
+    j = i + 1
+    while j < packed.size and (packed[j] >> U64(bits)) == top:
+        j += 1
+    return j
+
+
+@njit(cache=True, nogil=True)
+def run_mixed(packed, i, j, keys, bits):
+    """Whether the members of run [i, j) differ in their full keys (rows of `keys`, one or more
+    words): a collision of the top bits, which alone were sorted."""
+    mask = (U64(1) << U64(bits)) - U64(1)
+    lead = packed[i] & mask
+    for x in range(i + 1, j):
+        row = packed[x] & mask
+        for w in range(keys.shape[1]):
+            if keys[row, w] != keys[lead, w]:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True)
 def packed_runs(packed, keys, bits):
     """Runs of two or more equal top bits in sorted packed values (pack_index): (starts, sizes,
     mixed), where mixed marks a run whose members' full keys (rows of `keys`, one or more words)
     are not all equal (a truncation collision)."""
-    mask = (U64(1) << U64(bits)) - U64(1)
     m = packed.size
     starts = np.empty(m // 2 + 1, np.int64)
     sizes = np.empty(m // 2 + 1, np.int64)
@@ -92,20 +115,9 @@ def packed_runs(packed, keys, bits):
     k = 0
     i = 0
     while i < m:
-        top = packed[i] >> U64(bits)
-        j = i + 1
-        while j < m and (packed[j] >> U64(bits)) == top:
-            j += 1
+        j = run_end(packed, i, bits)
         if j - i > 1:
-            lead = packed[i] & mask
-            for x in range(i + 1, j):
-                row = packed[x] & mask
-                for w in range(keys.shape[1]):
-                    if keys[row, w] != keys[lead, w]:
-                        mixed[k] = True
-                        break
-                if mixed[k]:
-                    break
+            mixed[k] = run_mixed(packed, i, j, keys, bits)
             starts[k] = i
             sizes[k] = j - i
             k += 1

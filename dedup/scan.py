@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .cluster import component_labels
+from .cluster import component_labels, edge_components
 from .config import LEVELS, ScanConfig
-from .lsh import band_keys, candidate_pairs_by_band, pack_index, packed_runs
+from .hashing import U64
+from .lsh import band_keys, candidate_pairs_by_band, pack_index, run_end, run_mixed
 from .minhash import shingle_values, signatures_from_parts, unit_signatures
 from .model import Cluster, Document
 from .passage import PassageStats, find_passages
@@ -49,13 +50,30 @@ class ScanResult:
 
 @dataclass(slots=True)
 class _Units:
-    """Units of one level, accumulated over batches."""
+    """Units of one level, accumulated over batches, and read in place: clustering needs every
+    unit's exact key and band keys, but the other fields only of the few units in a candidate pair
+    or a cluster. Concatenating all of them first made a dozen arrays as long as the units (11 MB
+    apiece at 1.4M paragraphs), each on pages new to this process."""
 
     parts: list[UnitBatch] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return sum(p.doc.size for p in self.parts)
 
     def concat(self, name: str, empty: np.ndarray, axis: int = 0) -> np.ndarray:
         arrays = [getattr(p, name) for p in self.parts]
         return np.concatenate(arrays, axis=axis) if arrays else empty
+
+    def _local(self, rows: np.ndarray) -> list[np.ndarray]:
+        """Sorted global unit indices, split by part, as indices within each part."""
+        bounds = np.cumsum([0] + [p.doc.size for p in self.parts])
+        cut = np.searchsorted(rows, bounds)
+        return [rows[cut[i] : cut[i + 1]] - bounds[i] for i in range(len(self.parts))]
+
+    def take(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """One field (a 1-D one) of the units at sorted global indices `rows`."""
+        pieces = [getattr(p, name)[ix] for p, ix in zip(self.parts, self._local(rows), strict=True)]
+        return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
 
 
 def _level_units(level: str, tk: Tokens) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -216,13 +234,7 @@ def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, Uni
 
 
 def _verify(
-    documents: list[Document],
-    doc: np.ndarray,
-    rel_a: np.ndarray,
-    rel_b: np.ndarray,
-    pairs: np.ndarray,
-    config: ScanConfig,
-    threads: int = 1,
+    documents: list[Document], units: _Units, pairs: np.ndarray, config: ScanConfig, threads: int = 1
 ) -> np.ndarray:
     """Exact Jaccard of each candidate pair, re-tokenizing only the documents involved.
 
@@ -230,56 +242,95 @@ def _verify(
     release the GIL); the sets are then joined into one CSR array for the pairwise merge.
     """
     needed = np.unique(pairs.ravel())  # sorted unit indices, hence sorted by document
-    needed_doc = doc[needed]
+    needed_doc = units.take("doc", needed)
+    rel_a, rel_b = units.take("rel_a", needed), units.take("rel_b", needed)
     needed_docs = np.unique(needed_doc)
     bounds = [*list(range(0, needed_docs.size, config.batch_size)), needed_docs.size]
-    unit_cut = np.searchsorted(needed_doc, [*needed_docs[bounds[:-1]].tolist(), doc.max() + 1])
+    unit_cut = np.searchsorted(needed_doc, [*needed_docs[bounds[:-1]].tolist(), needed_doc[-1] + 1])
 
     def shingle_chunk(i: int) -> tuple[np.ndarray, np.ndarray]:
         chunk = needed_docs[bounds[i] : bounds[i + 1]]
         tk = tokenize_batch([documents[d].text for d in chunk.tolist()], thread_workspace(), hashes_only=True)
-        units = needed[unit_cut[i] : unit_cut[i + 1]]
-        first = tk.doc_start[np.searchsorted(chunk, doc[units])]
-        return shingle_sets(tk.hash, first + rel_a[units], first + rel_b[units], config.ngram)
+        at = slice(unit_cut[i], unit_cut[i + 1])
+        first = tk.doc_start[np.searchsorted(chunk, needed_doc[at])]
+        return shingle_sets(tk.hash, first + rel_a[at], first + rel_b[at], config.ngram)
 
     parts = thread_map(shingle_chunk, range(len(bounds) - 1), threads)
     shift = np.cumsum([0] + [v.size for _, v in parts])
     offsets = np.concatenate([[0]] + [o[1:] + shift[i] for i, (o, _) in enumerate(parts)]).astype(np.int64)
     values = np.concatenate([v for _, v in parts])
-    position = np.full(doc.size, -1, dtype=np.int64)
-    position[needed] = np.arange(needed.size)
-    return jaccard_pairs(offsets, values, position[pairs[:, 0]], position[pairs[:, 1]])
+    return jaccard_pairs(offsets, values, np.searchsorted(needed, pairs[:, 0]), np.searchsorted(needed, pairs[:, 1]))
 
 
-def _group_equal_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(group of each row, first row of each group) for rows of two uint64 words (a 128-bit key);
-    group numbers are arbitrary labels, the first row of a group is its smallest index.
+def _exact_duplicates(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Rows with equal keys of two uint64 words (a 128-bit key), as (is_rep, dup, dup_rep,
+    groups): whether each row is the first (smallest) row of its group, the other rows of groups
+    of two or more (sorted) with the first row of their group, and how many such groups there are.
 
     The first word's top bits are packed with the row index and sorted by numpy's SIMD sort, and
     runs of equal top bits found, as for an LSH band (lsh._band_pairs): nearly always a run is of
     equal full keys (exact duplicates), in index order. A run whose full keys differ (a collision
-    of the top bits, or crafted input) is reordered by (full key, index). np.unique (axis=0), a
+    of the top bits, or crafted input) is regrouped by (full key, index). np.unique (axis=0), a
     lexsort, then a counting sort were the slowest steps of clustering in turn: 131 -> 45-50 ms
-    at 1.4M random rows (medians of 10).
+    at 1.4M random rows (medians of 10). One kernel pass over the sorted rows then gives only
+    arrays as long as the duplicates: a group label and an order for every row, with their
+    cumulative sums, were six arrays as long as the rows, on pages new to the process.
     """
     n = keys.shape[0]
     bits = max(1, (n - 1).bit_length())
     packed = pack_index(keys[:, 0], bits)
     packed.sort()
-    starts, sizes, mixed = packed_runs(packed, keys, bits)
-    order = (packed & np.uint64((1 << bits) - 1)).astype(np.int64)  # the row at each sorted place
-    new = np.ones(n, dtype=bool)  # a sorted place starts a group
-    pure_starts, pure_sizes = starts[~mixed], sizes[~mixed] - 1
-    inner = np.repeat(pure_starts + 1 - np.cumsum(np.r_[0, pure_sizes[:-1]]), pure_sizes)
-    new[inner + np.arange(inner.size)] = False
-    for lo, size in zip(starts[mixed].tolist(), sizes[mixed].tolist(), strict=True):
-        rows = order[lo : lo + size]
-        rows = rows[np.lexsort((rows, keys[rows, 1], keys[rows, 0]))]
-        order[lo : lo + size] = rows
-        new[lo + 1 : lo + size] = np.any(keys[rows[1:]] != keys[rows[:-1]], axis=1)
-    group = np.empty(n, dtype=np.int64)
-    group[order] = np.cumsum(new) - 1
-    return group, order[new]
+    is_rep, dup, dup_rep, groups, m_starts, m_sizes = _pure_groups(packed, keys, bits)
+    if m_starts.size:
+        mask = np.uint64((1 << bits) - 1)
+        more_dup, more_rep = [dup], [dup_rep]
+        for lo, size in zip(m_starts.tolist(), m_sizes.tolist(), strict=True):
+            rows = (packed[lo : lo + size] & mask).astype(np.int64)
+            rows = rows[np.lexsort((rows, keys[rows, 1], keys[rows, 0]))]
+            new = np.r_[True, np.any(keys[rows[1:]] != keys[rows[:-1]], axis=1)]
+            starts = np.flatnonzero(new)
+            lengths = np.diff(np.r_[starts, rows.size])
+            is_rep[rows[new]] = True
+            more_dup.append(rows[~new])
+            more_rep.append(np.repeat(rows[starts], lengths)[~new])
+            groups += int(np.count_nonzero(lengths > 1))
+        dup, dup_rep = np.concatenate(more_dup), np.concatenate(more_rep)
+    order = np.argsort(dup, kind="stable")
+    return is_rep, dup[order], dup_rep[order], groups
+
+
+@njit(cache=True, nogil=True)
+def _pure_groups(packed, keys, bits):
+    """_exact_duplicates' pass over the sorted packed rows: (is_rep, dup, dup_rep, groups) of the
+    runs whose full keys are equal, and (starts, sizes) of the runs whose are not, left out."""
+    mask = (U64(1) << U64(bits)) - U64(1)
+    m = packed.size
+    is_rep = np.zeros(m, np.bool_)
+    dup = np.empty(m, np.int64)  # pages beyond the duplicates are never touched
+    dup_rep = np.empty(m, np.int64)
+    m_starts = np.empty(m // 2 + 1, np.int64)
+    m_sizes = np.empty(m // 2 + 1, np.int64)
+    k = 0
+    km = 0
+    groups = 0
+    i = 0
+    while i < m:
+        j = run_end(packed, i, bits)
+        lead = np.int64(packed[i] & mask)
+        if run_mixed(packed, i, j, keys, bits):
+            m_starts[km] = i
+            m_sizes[km] = j - i
+            km += 1
+        else:
+            is_rep[lead] = True
+            if j - i > 1:
+                groups += 1
+            for x in range(i + 1, j):
+                dup[k] = np.int64(packed[x] & mask)
+                dup_rep[k] = lead
+                k += 1
+        i = j
+    return is_rep, dup[:k].copy(), dup_rep[:k].copy(), groups, m_starts[:km].copy(), m_sizes[:km].copy()
 
 
 def _cluster_level(
@@ -291,56 +342,54 @@ def _cluster_level(
     threads: int = 1,
 ) -> _Found:
     """Stages candidates -> verify -> cluster for one level."""
-    i64 = np.empty(0, dtype=np.int64)
-    doc, line = units.concat("doc", i64), units.concat("line", i64)
-    rel_a, rel_b = units.concat("rel_a", i64), units.concat("rel_b", i64)
-    exact = units.concat("exact", np.empty((0, 2), dtype=np.uint64))
-    n = doc.size
+    n = len(units)
     stats.units = n
     if n < 2:
         return _Found.empty(level)
     # Exact duplicates: group equal 128-bit keys; only the first of each group goes through LSH.
-    group, first = _group_equal_rows(exact)
-    sizes = np.bincount(group)
-    stats.exact_groups = int(np.count_nonzero(sizes > 1))
-    rep_of = first[group]
-    dup = np.flatnonzero(rep_of != np.arange(n))
-    reps = np.sort(first)
+    is_rep, dup, dup_rep, stats.exact_groups = _exact_duplicates(units.concat("exact", np.empty((0, 2), np.uint64)))
+    reps = np.flatnonzero(is_rep)
     pairs = reps[
         candidate_pairs_by_band(_band_columns(units, reps), config.bands, reps.size, threads=threads)
     ]
     stats.candidates = int(pairs.shape[0])
     if pairs.size:
-        sims = _verify(documents, doc, rel_a, rel_b, pairs, config, threads)
+        sims = _verify(documents, units, pairs, config, threads)
         ok = sims >= config.threshold - _EPS
         pairs, sims = pairs[ok], sims[ok]
     else:
         sims = np.empty(0)
     stats.verified = int(pairs.shape[0])
     left = np.concatenate([dup, pairs[:, 0]])
-    right = np.concatenate([rep_of[dup], pairs[:, 1]])
+    right = np.concatenate([dup_rep, pairs[:, 1]])
     weight = np.concatenate([np.ones(dup.size), sims])
-    labels, n_clusters = component_labels(n, left, right)
+    # The units in a cluster are those some edge touches (sorted), labelled by component.
+    nodes, node_label, n_clusters = edge_components(left, right)
     if n_clusters == 0:
         return _Found.empty(level)
     # All clusters at once, as whole-array operations; each cluster is then slices of the results.
-    members = np.flatnonzero(labels >= 0)
-    members = members[np.lexsort((line[members], doc[members], labels[members]))]
-    cuts = np.searchsorted(labels[members], np.arange(n_clusters + 1))
-    position = np.empty(n, dtype=np.int64)  # a unit's index among its cluster's sorted members
-    position[members] = np.arange(members.size) - cuts[labels[members]]
-    a, b = position[left], position[right]
-    lo, hi, edge_label = np.minimum(a, b), np.maximum(a, b), labels[left]
+    doc, line = units.take("doc", nodes), units.take("line", nodes)
+    order = np.lexsort((line, doc, node_label))
+    members, labels = nodes[order], node_label[order]
+    cuts = np.searchsorted(labels, np.arange(n_clusters + 1))
+    position = np.empty(nodes.size, dtype=np.int64)  # a node's index among its cluster's sorted members
+    position[order] = np.arange(members.size) - cuts[labels]
+    at_left, at_right = np.searchsorted(nodes, left), np.searchsorted(nodes, right)
+    a, b = position[at_left], position[at_right]
+    lo, hi, edge_label = np.minimum(a, b), np.maximum(a, b), node_label[at_left]
     eo = np.lexsort((hi, lo, edge_label))
     edges = np.stack([lo[eo], hi[eo]], axis=1)
     edge_weight = weight[eo]
     ecuts = np.searchsorted(edge_label[eo], np.arange(n_clusters + 1))
     similarity = np.minimum.reduceat(edge_weight, ecuts[:-1]).tolist()
-    g = group[members]
-    exact_all = (np.minimum.reduceat(g, cuts[:-1]) == np.maximum.reduceat(g, cuts[:-1])).tolist()
+    rep = members.copy()  # each member's exact-duplicate group, named by its first unit
+    copy = ~is_rep[members]
+    rep[copy] = dup_rep[np.searchsorted(dup, members[copy])]
+    exact_all = (np.minimum.reduceat(rep, cuts[:-1]) == np.maximum.reduceat(rep, cuts[:-1])).tolist()
     # Offsets only for the units in a cluster (a paragraph's line orders it within its document).
-    start, end = unit_offsets(level, documents, doc[members], line[members], threads)
-    return _Found(level, doc[members], start, end, cuts, edges, edge_weight, ecuts, similarity, exact_all)
+    doc, line = doc[order], line[order]
+    start, end = unit_offsets(level, documents, doc, line, threads)
+    return _Found(level, doc, start, end, cuts, edges, edge_weight, ecuts, similarity, exact_all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,10 +442,7 @@ class _Found:
 def _band_columns(units: _Units, rows: np.ndarray):
     """band -> that band's keys of the given units (sorted global indices), gathered batch by batch
     (in the caller's worker threads) instead of concatenating and copying the whole key matrix."""
-    sizes = [p.doc.size for p in units.parts]
-    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    cut = np.searchsorted(rows, bounds)
-    local = [rows[cut[i] : cut[i + 1]] - bounds[i] for i in range(len(sizes))]
+    local = units._local(rows)
 
     def column(band: int) -> np.ndarray:
         return np.concatenate([p.keys[band][ix] for p, ix in zip(units.parts, local, strict=True)])

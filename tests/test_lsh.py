@@ -108,7 +108,7 @@ def test_equal_rows_are_grouped_by_their_whole_key(n, distinct, seed, shared_top
     """Rows drawn from few keys; with shared_top every first word has the same top bits (the packed
     sort keeps only those), so runs mix different keys and must be regrouped by the whole key,
     including keys equal in their first word alone."""
-    from dedup.scan import _group_equal_rows
+    from dedup.scan import _exact_duplicates
 
     rng = np.random.default_rng(seed)
     words = rng.integers(0, 2**64, size=(distinct, 2), dtype=np.uint64)
@@ -116,10 +116,16 @@ def test_equal_rows_are_grouped_by_their_whole_key(n, distinct, seed, shared_top
         words[:, 0] = (words[:, 0] & np.uint64(0xFF)) | np.uint64(0xABCD) << np.uint64(48)
         words[: distinct // 2, 0] = words[0, 0]  # same first word, different second words
     keys = words[rng.integers(0, distinct, size=n)]
-    group, first = _group_equal_rows(keys)
+    is_rep, dup, dup_rep, groups = _exact_duplicates(keys)
+    assert dup.tolist() == sorted(dup.tolist())
+    assert set(dup.tolist()).isdisjoint(np.flatnonzero(is_rep).tolist())
+    assert dup.size + int(is_rep.sum()) == n  # every row is a group's first or a copy
+    rep_of = np.arange(n)
+    rep_of[dup] = dup_rep
     got: dict[int, list[int]] = {}
-    for row, g in enumerate(group.tolist()):
-        got.setdefault(g, []).append(row)
-    assert sorted(got.values()) == _reference_groups(keys)
-    assert sorted(got) == list(range(first.size))  # labels 0..groups-1
-    assert all(first[g] == rows[0] for g, rows in got.items())  # a group's smallest row
+    for row, r in enumerate(rep_of.tolist()):
+        got.setdefault(r, []).append(row)
+    reference = _reference_groups(keys)
+    assert sorted(got.values()) == reference
+    assert all(is_rep[r] and rows[0] == r for r, rows in got.items())  # named by its smallest row
+    assert groups == sum(len(rows) > 1 for rows in reference)
