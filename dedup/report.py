@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import orjson
 
 from .config import ScanConfig
@@ -130,6 +131,8 @@ def build_report(
 # all): a paragraph in all of 10,000 documents made every entry name the other 9,999, 100 million
 # ids in a JSON report that took 80 s to build.
 MAX_WITH = 100
+# An exact cluster of at most this many documents enters the reuse view as its pairs of documents.
+_PAIRED_GROUP = 64
 
 
 def _reuse(documents: list[Document], clusters: list[Cluster]) -> list[dict[str, Any]]:
@@ -142,55 +145,86 @@ def _reuse(documents: list[Document], clusters: list[Cluster]) -> list[dict[str,
     passage aligned only with another place of its own document (a self-repeat) is not reuse.
 
     An exact cluster links every member to all its documents, so it is kept as one shared set of
-    documents (one per distinct set), never as its pairs, which are quadratic in its size."""
-    spans: dict[int, list[tuple[int, int]]] = {}
-    partners: dict[int, set[int]] = {}  # from edges
-    in_groups: dict[int, set[int]] = {}  # document -> exact groups it is in
-    groups: dict[frozenset[int], int] = {}
-    for c in clusters:
-        doc = c.doc.tolist()
-        docs = frozenset(doc)
-        if c.boilerplate or len(docs) < 2:
-            continue
-        starts, ends = c.start.tolist(), c.end.tolist()
-        if c.exact:  # every member has the same words: each is a copy of all the others
-            g = groups.setdefault(docs, len(groups))
-            for d, s, e in zip(doc, starts, ends, strict=True):
-                spans.setdefault(d, []).append((s, e))
-                in_groups.setdefault(d, set()).add(g)
-            continue
-        linked: dict[int, set[int]] = {}
-        for i, j in c.edges.tolist():
-            if doc[i] != doc[j]:
-                linked.setdefault(i, set()).add(doc[j])
-                linked.setdefault(j, set()).add(doc[i])
-        for i, others in linked.items():
-            spans.setdefault(doc[i], []).append((starts[i], ends[i]))
-            partners.setdefault(doc[i], set()).update(others)
-    group_sets = list(groups)  # in id order
-    group_sorted: dict[int, list[int]] = {}
-    out = []
-    for d in sorted(spans):
-        gids, linked_docs = in_groups.get(d, set()), partners.get(d, set())
-        if len(gids) == 1 and not linked_docs:  # the common case: no set to build
-            (g,) = gids
-            if g not in group_sorted:
-                group_sorted[g] = sorted(group_sets[g])
-            ranked = group_sorted[g]
-            count = len(ranked) - 1
-            named = [p for p in ranked[: MAX_WITH + 1] if p != d][:MAX_WITH]
+    documents (one per distinct set), never as its pairs, which are quadratic in its size.
+
+    Members, edges, spans and (document, partner) pairs are whole arrays over all clusters: walked
+    cluster by cluster and edge by edge in Python this took 116 ms at 200k documents (13,000
+    clusters, 17,000 entries; medians of 7), against 73 ms now, most of it making the entries.
+    """
+    kept = [c for c in clusters if not c.boilerplate]
+    if not kept:
+        return []
+    sizes = np.array([c.doc.size for c in kept], dtype=np.int64)
+    base = np.concatenate([[0], np.cumsum(sizes)])
+    doc = np.concatenate([c.doc for c in kept]).astype(np.int64)
+    start = np.concatenate([c.start for c in kept]).astype(np.int64)
+    end = np.concatenate([c.end for c in kept]).astype(np.int64)
+    across = np.minimum.reduceat(doc, base[:-1]) != np.maximum.reduceat(doc, base[:-1])
+    exact = np.array([c.exact for c in kept], dtype=bool) & across
+    linked = ~np.array([c.exact for c in kept], dtype=bool) & across
+    shared = np.repeat(exact, sizes)  # members sharing text: all of an exact cluster's ...
+    pick = np.flatnonzero(linked)
+    if pick.size:
+        edges = np.concatenate([kept[k].edges.reshape(-1, 2) + base[k] for k in pick.tolist()])
+        edges = edges[doc[edges[:, 0]] != doc[edges[:, 1]]]
+        shared[edges.ravel()] = True  # ... and those with an edge to another document
+        pairs = np.stack([doc[edges.ravel()], doc[edges[:, ::-1].ravel()]], axis=1)
+    else:
+        pairs = np.empty((0, 2), dtype=np.int64)
+    # Each exact cluster's set of documents: a small one as all its (document, partner) pairs; a
+    # large one (a footer in 10,000 documents) stays a set, its pairs being quadratic in its size.
+    small: list[tuple[int, ...]] = []
+    large: dict[tuple[int, ...], None] = {}
+    for k in np.flatnonzero(exact).tolist():
+        docs = tuple(sorted(set(kept[k].doc.tolist())))
+        if len(docs) <= _PAIRED_GROUP:
+            small.append(docs)
         else:
-            every = set(linked_docs).union(*(group_sets[g] for g in gids))
+            large.setdefault(docs, None)
+    if small:
+        members = np.fromiter((d for g in small for d in g), dtype=np.int64)
+        k = np.repeat(np.array([len(g) for g in small], dtype=np.int64), [len(g) for g in small])
+        first_of = np.repeat(np.cumsum([0] + [len(g) for g in small])[:-1], [len(g) for g in small])
+        at = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k) + np.repeat(first_of, k)
+        both = np.stack([np.repeat(members, k), members[at]], axis=1)
+        pairs = np.concatenate([pairs, both[both[:, 0] != both[:, 1]]])
+    n = len(documents)  # one int64 per (document, partner): np.unique over rows sorts much slower
+    codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    pairs = np.stack([codes // n, codes % n], axis=1)
+    in_large: dict[int, list[tuple[int, ...]]] = {}
+    for docs in large:
+        for d in docs:
+            in_large.setdefault(d, []).append(docs)
+    # Characters shared per document: the union of its shared members' spans.
+    s_doc, s_start, s_end = doc[shared], start[shared], end[shared]
+    order = np.lexsort((s_end, s_start, s_doc))
+    s_doc, s_start, s_end = s_doc[order], s_start[order], s_end[order]
+    docs_out, first = np.unique(s_doc, return_index=True)
+    big = int(s_end.max()) + 1 if s_end.size else 1
+    reach = np.maximum.accumulate(s_doc * big + s_end) - s_doc * big  # furthest end so far, per document
+    before = np.r_[np.int64(0), reach[:-1]]
+    before[first] = s_start[first]
+    gained = np.maximum(0, s_end - np.maximum(s_start, before))
+    shared_chars = np.add.reduceat(gained, first).tolist() if first.size else []
+    # Each document's partners: a slice of the sorted (document, partner) rows.
+    p_lo, p_hi = (np.searchsorted(pairs[:, 0], docs_out, side=sd).tolist() for sd in ("left", "right"))
+    p_all = pairs[:, 1].tolist()
+    out = []
+    for i, d in enumerate(docs_out.tolist()):
+        lo, hi = p_lo[i], p_hi[i]
+        if d in in_large:
+            every = set(p_all[lo:hi]).union(*in_large[d])
             every.discard(d)
             count = len(every)
             named = heapq.nsmallest(MAX_WITH, every)
-        shared = _union_length(spans[d])
+        else:
+            count, named = hi - lo, p_all[lo : min(hi, lo + MAX_WITH)]
         size = documents[d].chars
         out.append(
             {
                 "doc": documents[d].id,
-                "shared_chars": shared,
-                "shared_fraction": _round(shared / size) if size else 0.0,
+                "shared_chars": shared_chars[i],
+                "shared_fraction": _round(shared_chars[i] / size) if size else 0.0,
                 "with": [documents[p].id for p in named],
                 "with_count": count,
             }

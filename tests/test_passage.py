@@ -6,6 +6,7 @@ offsets), boilerplate, no double reporting, and invariants over arbitrary text (
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import re
@@ -356,6 +357,80 @@ def test_reuse_of_text_in_very_many_documents_names_the_first_and_counts_all():
     assert later["with"] == [f"d{i:03}" for i in range(MAX_WITH + 1) if i != 120][:MAX_WITH]
     assert reuse["extra"]["with"] == ["d000"] and reuse["extra"]["with_count"] == 1
     assert all(r["shared_chars"] == 50 for d, r in reuse.items() if d not in ("d000", "extra"))
+
+
+def _reference_reuse(documents, clusters):
+    """The reuse view by its definition, cluster by cluster and edge by edge (report._reuse before
+    it worked on whole arrays), to hold the fast one to."""
+    from dedup.report import MAX_WITH, _round
+
+    spans, partners, in_groups, groups = {}, {}, {}, {}
+    for c in clusters:
+        doc = c.doc.tolist()
+        if c.boilerplate or len(set(doc)) < 2:
+            continue
+        if c.exact:
+            g = groups.setdefault(frozenset(doc), len(groups))
+            for d, s, e in zip(doc, c.start.tolist(), c.end.tolist(), strict=True):
+                spans.setdefault(d, []).append((s, e))
+                in_groups.setdefault(d, set()).add(g)
+            continue
+        linked = {}
+        for i, j in c.edges.tolist():
+            if doc[i] != doc[j]:
+                linked.setdefault(i, set()).add(doc[j])
+                linked.setdefault(j, set()).add(doc[i])
+        for i, others in linked.items():
+            spans.setdefault(doc[i], []).append((int(c.start[i]), int(c.end[i])))
+            partners.setdefault(doc[i], set()).update(others)
+    group_sets = list(groups)
+    out = []
+    for d in sorted(spans):
+        every = set(partners.get(d, set())).union(*(group_sets[g] for g in in_groups.get(d, set())))
+        every.discard(d)
+        covered = set()
+        for s, e in spans[d]:
+            covered.update(range(s, e))
+        size = documents[d].chars
+        out.append(
+            {
+                "doc": documents[d].id,
+                "shared_chars": len(covered),
+                "shared_fraction": _round(len(covered) / size) if size else 0.0,
+                "with": [documents[p].id for p in sorted(every)[:MAX_WITH]],
+                "with_count": len(every),
+            }
+        )
+    return out
+
+
+_MEMBER = st.tuples(st.integers(0, 5), st.integers(0, 60), st.integers(0, 30)).map(lambda t: (t[0], t[1], t[1] + t[2]))
+
+
+@st.composite
+def _clusters(draw):
+    out = []
+    for _ in range(draw(st.integers(0, 6))):
+        members = sorted(draw(st.lists(_MEMBER, min_size=2, max_size=6)))
+        n = len(members)
+        edges = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=8))
+        edges = [(min(a, b), max(a, b)) for a, b in edges if a != b]
+        cluster = _cluster(members, edges, exact=draw(st.booleans()))
+        if draw(st.booleans()) and draw(st.booleans()):
+            cluster = dataclasses.replace(cluster, boilerplate=True)
+        out.append(cluster)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(_clusters())
+def test_reuse_is_its_definition(clusters):
+    """Overlapping and nested spans, self-repeats, exact clusters sharing a set of documents,
+    boilerplate: the array version gives the per-edge definition's entries, in the same order."""
+    from dedup.report import _reuse
+
+    docs = [Document(id=f"d{i}", text="x" * 90, source="t") for i in range(6)]
+    assert _reuse(docs, clusters) == _reference_reuse(docs, clusters)
 
 
 _QUOTE = (
