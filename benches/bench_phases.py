@@ -35,9 +35,10 @@ def mark(name):
     r = resource.getrusage(resource.RUSAGE_SELF)
     marks.setdefault(name, (time.perf_counter() - T0, r.ru_utime + r.ru_stime, r.ru_minflt))
 mark("start")
-from dedup.__main__ import _no_blas_threads, _numba_without_scipy_blas
+from dedup.__main__ import _no_blas_threads
 _no_blas_threads()  # as the console script does, before numpy loads
-_numba_without_scipy_blas()  # ... and then
+from dedup.cli import _numba_without_scipy_blas
+_numba_without_scipy_blas()  # ... and its scan command
 import dedup.cli as cli, dedup.engine as engine, dedup.report as report, dedup.scan as scan
 from dedup.heap import keep_freed_memory
 def after(mod, name, label):

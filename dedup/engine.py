@@ -389,6 +389,9 @@ class Signer:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        if self._switch is not None:  # the pool's threads here no longer need the GIL handed over
+            sys.setswitchinterval(self._switch)
+            self._switch = None
 
 
 def remap(

@@ -367,6 +367,10 @@ def _cluster_level(
     nodes, node_label, n_clusters = edge_components(left, right)
     if n_clusters == 0:
         return _Found.empty(level)
+    at_left, at_right = np.searchsorted(nodes, left), np.searchsorted(nodes, right)
+    found = nodes[np.minimum(at_left, nodes.size - 1)] == left  # false only for a unit linked to itself alone
+    if not found.all():
+        left, right, weight, at_left, at_right = (x[found] for x in (left, right, weight, at_left, at_right))
     # All clusters at once, as whole-array operations; each cluster is then slices of the results.
     doc, line = units.take("doc", nodes), units.take("line", nodes)
     order = np.lexsort((line, doc, node_label))
@@ -374,7 +378,6 @@ def _cluster_level(
     cuts = np.searchsorted(labels, np.arange(n_clusters + 1))
     position = np.empty(nodes.size, dtype=np.int64)  # a node's index among its cluster's sorted members
     position[order] = np.arange(members.size) - cuts[labels]
-    at_left, at_right = np.searchsorted(nodes, left), np.searchsorted(nodes, right)
     a, b = position[at_left], position[at_right]
     lo, hi, edge_label = np.minimum(a, b), np.maximum(a, b), node_label[at_left]
     eo = np.lexsort((hi, lo, edge_label))

@@ -129,3 +129,33 @@ def test_equal_rows_are_grouped_by_their_whole_key(n, distinct, seed, shared_top
     assert sorted(got.values()) == reference
     assert all(is_rep[r] and rows[0] == r for r, rows in got.items())  # named by its smallest row
     assert groups == sum(len(rows) > 1 for rows in reference)
+
+
+def test_a_unit_paired_with_itself_changes_no_cluster(monkeypatch):
+    """LSH never pairs a unit with itself, but clustering must not depend on it: a self-pair of a
+    unit in no cluster is dropped (it once took another unit's place in a cluster), and one of a
+    unit in a cluster adds only an edge from it to itself."""
+    import dedup.scan as scan
+    from dedup.config import ScanConfig
+    from dedup.synth import make_corpus
+
+    docs = make_corpus(300, dup_fraction=0.2, seed=5).documents()
+    config = ScanConfig(levels=("document", "paragraph"))
+    plain = scan.scan_documents(docs, config).clusters
+    original = scan.candidate_pairs_by_band
+
+    def with_self_pairs(column, bands, n, *args, **kwargs):
+        pairs = original(column, bands, n, *args, **kwargs)
+        return np.concatenate([pairs, np.stack([np.arange(n), np.arange(n)], axis=1)])
+
+    monkeypatch.setattr(scan, "candidate_pairs_by_band", with_self_pairs)
+    looped = scan.scan_documents(docs, config).clusters
+    assert len(looped) == len(plain) > 10
+    for a, b in zip(plain, looped, strict=True):
+        assert a.level == b.level and a.exact == b.exact
+        for name in ("doc", "start", "end"):
+            assert np.array_equal(getattr(a, name), getattr(b, name))
+        keep = b.edges[:, 0] != b.edges[:, 1]
+        assert np.array_equal(a.edges, b.edges[keep])
+        loops = b.edges[~keep, 0].tolist()  # at most one per member, each its own
+        assert len(set(loops)) == len(loops) <= b.doc.size

@@ -42,7 +42,7 @@ def test_importing_dedup_loads_no_numerics():
 _NUMBA_PROBE = """
 import sys
 if sys.argv[1] == "main":
-    from dedup.__main__ import _numba_without_scipy_blas
+    from dedup.cli import _numba_without_scipy_blas
     _numba_without_scipy_blas()
 import numba.np.arraymath as am
 print(am._HAVE_BLAS, "scipy.linalg" in sys.modules)
@@ -53,8 +53,9 @@ print("scipy.linalg" in sys.modules, sig.shape[0], int((sig[0] == sig[1]).sum())
 
 
 def test_console_script_loads_numba_without_scipy_linalg():
-    """The console script keeps numba's BLAS probe from importing scipy.linalg before the fork;
-    the kernels still run, and scipy.sparse (which needs scipy.linalg) still imports after."""
+    """The console script's scan keeps numba's BLAS probe from importing scipy.linalg before the
+    fork; the kernels still run, and scipy.sparse (which needs scipy.linalg) still imports after.
+    Other commands, and `--version`, never import numba at all."""
 
     def probe(mode: str) -> list[str]:
         done = subprocess.run([sys.executable, "-c", _NUMBA_PROBE, mode], capture_output=True, text=True, check=True)
@@ -62,3 +63,7 @@ def test_console_script_loads_numba_without_scipy_linalg():
 
     assert probe("main") == ["False", "False", "True", "2", "True"]
     assert probe("plain") == ["True", "True", "True", "2", "True"]  # numba alone imports it
+    code = "import sys; from dedup.cli import main; sys.argv = ['dedup', '--version']; main()"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip()
+    assert " numba" not in done.stderr  # importtime lists every module imported

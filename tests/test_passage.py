@@ -422,15 +422,24 @@ def _clusters(draw):
     return out
 
 
-@settings(max_examples=300, deadline=None)
-@given(_clusters())
-def test_reuse_is_its_definition(clusters):
+@pytest.mark.parametrize("paired, named", [(64, 100), (2, 2), (1, 1)])
+def test_reuse_is_its_definition(paired, named):
     """Overlapping and nested spans, self-repeats, exact clusters sharing a set of documents,
-    boilerplate: the array version gives the per-edge definition's entries, in the same order."""
-    from dedup.report import _reuse
+    boilerplate: the array version gives the per-edge definition's entries, in the same order;
+    also with exact clusters of more than `paired` documents kept as sets, and `named` partners."""
+    import dedup.report as report
 
     docs = [Document(id=f"d{i}", text="x" * 90, source="t") for i in range(6)]
-    assert _reuse(docs, clusters) == _reference_reuse(docs, clusters)
+
+    @settings(max_examples=200, deadline=None)
+    @given(_clusters())
+    def check(clusters):
+        assert report._reuse(docs, clusters) == _reference_reuse(docs, clusters)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report, "_PAIRED_GROUP", paired)
+        mp.setattr(report, "MAX_WITH", named)
+        check()
 
 
 _QUOTE = (
