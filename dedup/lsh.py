@@ -125,6 +125,42 @@ def packed_runs(packed, keys, bits):
     return starts[:k], sizes[:k], mixed[:k]
 
 
+@njit(cache=True, nogil=True)
+def pure_run_groups(packed, keys, bits):
+    """scan._exact_duplicates' pass over sorted packed rows (pack_index): (is_rep, dup, dup_rep,
+    groups) of the runs whose full keys are equal, and (starts, sizes) of the runs whose are not,
+    left out. Beside run_end and run_mixed, which it calls: numba's on-disk cache of a kernel
+    checks only its own file, so a kernel in another file could keep running their old code."""
+    mask = (U64(1) << U64(bits)) - U64(1)
+    m = packed.size
+    is_rep = np.zeros(m, np.bool_)
+    dup = np.empty(m, np.int64)  # pages beyond the duplicates are never touched
+    dup_rep = np.empty(m, np.int64)
+    m_starts = np.empty(m // 2 + 1, np.int64)
+    m_sizes = np.empty(m // 2 + 1, np.int64)
+    k = 0
+    km = 0
+    groups = 0
+    i = 0
+    while i < m:
+        j = run_end(packed, i, bits)
+        lead = np.int64(packed[i] & mask)
+        if run_mixed(packed, i, j, keys, bits):
+            m_starts[km] = i
+            m_sizes[km] = j - i
+            km += 1
+        else:
+            is_rep[lead] = True
+            if j - i > 1:
+                groups += 1
+            for x in range(i + 1, j):
+                dup[k] = np.int64(packed[x] & mask)
+                dup_rep[k] = lead
+                k += 1
+        i = j
+    return is_rep, dup[:k].copy(), dup_rep[:k].copy(), groups, m_starts[:km].copy(), m_sizes[:km].copy()
+
+
 def hash_sort(keys: np.ndarray) -> np.ndarray:
     """Sorted copy of uint64 keys (the passage index's n-gram keys, up to tens of millions).
 

@@ -16,8 +16,7 @@ from numba import njit
 
 from .cluster import component_labels, edge_components
 from .config import LEVELS, ScanConfig
-from .hashing import U64
-from .lsh import band_keys, candidate_pairs_by_band, pack_index, run_end, run_mixed
+from .lsh import band_keys, candidate_pairs_by_band, pack_index, pure_run_groups
 from .minhash import shingle_values, signatures_from_parts, unit_signatures
 from .model import Cluster, Document
 from .passage import PassageStats, find_passages
@@ -280,7 +279,7 @@ def _exact_duplicates(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     bits = max(1, (n - 1).bit_length())
     packed = pack_index(keys[:, 0], bits)
     packed.sort()
-    is_rep, dup, dup_rep, groups, m_starts, m_sizes = _pure_groups(packed, keys, bits)
+    is_rep, dup, dup_rep, groups, m_starts, m_sizes = pure_run_groups(packed, keys, bits)
     if m_starts.size:
         mask = np.uint64((1 << bits) - 1)
         more_dup, more_rep = [dup], [dup_rep]
@@ -297,40 +296,6 @@ def _exact_duplicates(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
         dup, dup_rep = np.concatenate(more_dup), np.concatenate(more_rep)
     order = np.argsort(dup, kind="stable")
     return is_rep, dup[order], dup_rep[order], groups
-
-
-@njit(cache=True, nogil=True)
-def _pure_groups(packed, keys, bits):
-    """_exact_duplicates' pass over the sorted packed rows: (is_rep, dup, dup_rep, groups) of the
-    runs whose full keys are equal, and (starts, sizes) of the runs whose are not, left out."""
-    mask = (U64(1) << U64(bits)) - U64(1)
-    m = packed.size
-    is_rep = np.zeros(m, np.bool_)
-    dup = np.empty(m, np.int64)  # pages beyond the duplicates are never touched
-    dup_rep = np.empty(m, np.int64)
-    m_starts = np.empty(m // 2 + 1, np.int64)
-    m_sizes = np.empty(m // 2 + 1, np.int64)
-    k = 0
-    km = 0
-    groups = 0
-    i = 0
-    while i < m:
-        j = run_end(packed, i, bits)
-        lead = np.int64(packed[i] & mask)
-        if run_mixed(packed, i, j, keys, bits):
-            m_starts[km] = i
-            m_sizes[km] = j - i
-            km += 1
-        else:
-            is_rep[lead] = True
-            if j - i > 1:
-                groups += 1
-            for x in range(i + 1, j):
-                dup[k] = np.int64(packed[x] & mask)
-                dup_rep[k] = lead
-                k += 1
-        i = j
-    return is_rep, dup[:k].copy(), dup_rep[:k].copy(), groups, m_starts[:km].copy(), m_sizes[:km].copy()
 
 
 def _cluster_level(
