@@ -550,11 +550,18 @@ def scan_documents(
     stats = {level: LevelStats() for level in levels}
     units = {level: acc.pop(level) for level in levels}
 
-    def cluster(level: str) -> _Found:
-        return _cluster_level(level, documents, units[level], config, stats[level], threads=workers)
-
     # The levels are independent and mostly sorts and kernels that release the GIL, so with more
-    # than one worker they run side by side (the document level then hides behind the paragraphs).
+    # than one worker they run side by side. The level with the most units is the critical path
+    # and gets every thread for its bands and verification; the others get one each, and finish
+    # beside it. Clustering 200k documents on two workers, both levels on two threads against
+    # the documents on one: medians 0.86 -> 0.80 s and 0.88 -> 0.83 s in two sets of alternating
+    # in-process runs (5 and 6 each).
+    lead = max(levels, key=lambda lv: len(units[lv])) if levels else None
+
+    def cluster(level: str) -> _Found:
+        threads = workers if level == lead else 1
+        return _cluster_level(level, documents, units[level], config, stats[level], threads=threads)
+
     found = dict(zip(levels, thread_map(cluster, levels, workers), strict=True))
     result.stats = {level: stats[level] for level in levels}
     keep = {level: None for level in levels}

@@ -28,6 +28,25 @@ def test_two_workers_give_the_serial_result(method):
             assert np.array_equal(getattr(a, name), getattr(b, name))
 
 
+def test_the_level_with_most_units_gets_the_threads(monkeypatch):
+    """Side by side, the level with the most units (the critical path) gets every thread."""
+    import dedup.scan as scan
+
+    docs = make_corpus(200, dup_fraction=0.2, seed=4).documents()
+    seen: dict[str, int] = {}
+    original = scan._cluster_level
+
+    def record(level, documents, units, config, stats, threads=1):
+        seen[level] = threads
+        return original(level, documents, units, config, stats, threads=threads)
+
+    monkeypatch.setattr(scan, "_cluster_level", record)
+    scan_documents(docs, ScanConfig(levels=("document", "paragraph")), workers=2)
+    assert seen == {"document": 1, "paragraph": 2}
+    scan_documents(docs, ScanConfig(levels=("document",)), workers=2)
+    assert seen["document"] == 2
+
+
 def test_the_workers_are_gone_once_every_batch_is_back():
     """Clustering comes after the last batch: by then the workers have exited and their memory is
     free for it (on a VM that reports freed pages to its host, memory freed long before is cold)."""
