@@ -56,7 +56,7 @@ def _numba_without_scipy_blas() -> None:
     """Load numba's array routines without scipy.linalg. When they load (in the first batch a
     scan signs, before its workers fork), numba imports scipy.linalg only to learn whether np.dot
     may call BLAS, and dedup's kernels call no np.dot: that import was half of the serial time
-    before the fork (first range 0.25 -> 0.12 s at 200k documents, one core idle meanwhile).
+    before the fork (first range 0.25 -> 0.17 s at 200k documents, one core idle meanwhile).
     Clustering still imports scipy.linalg (scipy.sparse needs it), on a thread while the workers
     sign. Only for the console script (a library must not change an embedding program's numba),
     and only in `scan`, where workers fork: other commands would pay for importing numba before

@@ -218,13 +218,8 @@ class Signer:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+            self._stop_pool(cancel=True)
         finally:  # also when a second Ctrl-C interrupts the shutdown: the spool is in RAM
-            if self._switch is not None:
-                sys.setswitchinterval(self._switch)
-                self._switch = None
             if self._spool is not None:
                 shutil.rmtree(self._spool, ignore_errors=True)
                 self._spool = None
@@ -377,21 +372,23 @@ class Signer:
                 future, i = done
                 done = future.result()[i]
             yield stop - start, done
-        self._stop_pool()
+        self._stop_pool(cancel=False)
 
-    def _stop_pool(self) -> None:
+    def _stop_pool(self, cancel: bool) -> None:
         """Let the workers go as soon as every batch is back, before the caller clusters: their
         memory is then freed just as clustering needs memory. On a VM that reports freed pages to
         its host, a page freed a second or more before its next first touch faults on the host too
         (~9 us a 4 KiB page here), and clustering at 200k documents, whose arrays are all new to
         this process, spent 0.92-1.22 s in the kernel with the workers alive, 0.47-0.55 s without
-        (two workers, 3 runs each)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        if self._switch is not None:  # the pool's threads here no longer need the GIL handed over
-            sys.setswitchinterval(self._switch)
-            self._switch = None
+        (two workers, 3 runs each). `cancel` drops the tasks not started (leaving early)."""
+        try:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=cancel)
+                self._pool = None
+        finally:  # the pool's threads here no longer need the GIL handed over
+            if self._switch is not None:
+                sys.setswitchinterval(self._switch)
+                self._switch = None
 
 
 def remap(

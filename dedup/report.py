@@ -160,8 +160,8 @@ def _reuse(documents: list[Document], clusters: list[Cluster]) -> list[dict[str,
     start = np.concatenate([c.start for c in kept]).astype(np.int64)
     end = np.concatenate([c.end for c in kept]).astype(np.int64)
     across = np.minimum.reduceat(doc, base[:-1]) != np.maximum.reduceat(doc, base[:-1])
-    exact = np.array([c.exact for c in kept], dtype=bool) & across
-    linked = ~np.array([c.exact for c in kept], dtype=bool) & across
+    is_exact = np.array([c.exact for c in kept], dtype=bool)
+    exact, linked = is_exact & across, ~is_exact & across
     shared = np.repeat(exact, sizes)  # members sharing text: all of an exact cluster's ...
     pick = np.flatnonzero(linked)
     if pick.size:
@@ -183,10 +183,12 @@ def _reuse(documents: list[Document], clusters: list[Cluster]) -> list[dict[str,
             large.setdefault(docs, None)
     if small:
         members = np.fromiter((d for g in small for d in g), dtype=np.int64)
-        k = np.repeat(np.array([len(g) for g in small], dtype=np.int64), [len(g) for g in small])
-        first_of = np.repeat(np.cumsum([0] + [len(g) for g in small])[:-1], [len(g) for g in small])
-        at = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k) + np.repeat(first_of, k)
-        both = np.stack([np.repeat(members, k), members[at]], axis=1)
+        lengths = np.array([len(g) for g in small], dtype=np.int64)
+        size_of = np.repeat(lengths, lengths)  # per member: its group's size, and its first member
+        first_of = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        # member m pairs with each member of its group: first_of[m] + 0 .. size_of[m] - 1
+        at = np.arange(int(size_of.sum())) - np.repeat(np.cumsum(size_of) - size_of, size_of)
+        both = np.stack([np.repeat(members, size_of), members[at + np.repeat(first_of, size_of)]], axis=1)
         pairs = np.concatenate([pairs, both[both[:, 0] != both[:, 1]]])
     n = len(documents)  # one int64 per (document, partner): np.unique over rows sorts much slower
     codes = np.unique(pairs[:, 0] * n + pairs[:, 1])

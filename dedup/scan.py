@@ -325,6 +325,7 @@ def _cluster_level(
     else:
         sims = np.empty(0)
     stats.verified = int(pairs.shape[0])
+    pairs, sims = pairs[pairs[:, 0] != pairs[:, 1]], sims[pairs[:, 0] != pairs[:, 1]]  # no evidence
     left = np.concatenate([dup, pairs[:, 0]])
     right = np.concatenate([dup_rep, pairs[:, 1]])
     weight = np.concatenate([np.ones(dup.size), sims])
@@ -333,9 +334,6 @@ def _cluster_level(
     if n_clusters == 0:
         return _Found.empty(level)
     at_left, at_right = np.searchsorted(nodes, left), np.searchsorted(nodes, right)
-    found = nodes[np.minimum(at_left, nodes.size - 1)] == left  # false only for a unit linked to itself alone
-    if not found.all():
-        left, right, weight, at_left, at_right = (x[found] for x in (left, right, weight, at_left, at_right))
     # All clusters at once, as whole-array operations; each cluster is then slices of the results.
     doc, line = units.take("doc", nodes), units.take("line", nodes)
     order = np.lexsort((line, doc, node_label))
