@@ -146,10 +146,12 @@ def _jsonl_cases() -> dict[str, list[bytes]]:
 @pytest.mark.parametrize("skip_bad", [False, True])
 @pytest.mark.parametrize("id_field", ["id", None])
 @pytest.mark.parametrize("stored", [True, False])
-def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case, skip_bad, id_field, stored):
+@pytest.mark.parametrize("workers", [2, 1])
+def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case, skip_bad, id_field, stored, workers):
     """The same documents (ids, texts, sources), the same skips, or the same first error; with
     the texts left in the file (read back on demand) or sent back by the workers (the passage
-    level keeps them)."""
+    level keeps them). One worker parses the same ranges in this process, and leaves the texts
+    in the file the same way."""
     from dedup.engine import Signer
     from dedup.io import read_documents
     from dedup.model import InputError
@@ -164,7 +166,7 @@ def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case,
     levels = ("document", "paragraph") if stored else ("document", "passage")
 
     def read(parallel: bool) -> object:
-        with Signer(ScanConfig(batch_size=4, levels=levels), 2) as signer:
+        with Signer(ScanConfig(batch_size=4, levels=levels), workers) as signer:
             pools.append(signer)
             try:
                 got = read_documents(
@@ -189,7 +191,7 @@ def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case,
     serial, parallel = read(False), read(True)
     assert parallel == serial
     if case.startswith("clean"):  # 40 documents, and 8 more in the second file
-        assert pools[1].started_pool
+        assert pools[1].started_pool == (workers > 1)
         if id_field is None:
             assert len(serial[0]) == 48
         elif skip_bad:  # the second file repeats the first's ids
