@@ -166,7 +166,7 @@ def scan(
     if _PROCESS_ENDS_WITH_COMMAND:
         _numba_without_scipy_blas()
     from .io import read_documents
-    from .report import FORMATS, build_report, document_totals, render_bytes
+    from .report import FORMATS, build_report, document_totals, render_chunks
     from .scan import scan_documents
 
     if fmt not in FORMATS:
@@ -244,7 +244,7 @@ def scan(
         color = output is None and sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
         with pipe_closed_is_quiet():
             write_output(
-                render_bytes(
+                render_chunks(
                     report, fmt, width=width, color=color, documents=read.documents, csv_raw=csv_raw
                 ),
                 output,

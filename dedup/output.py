@@ -13,7 +13,7 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -28,18 +28,22 @@ def scrub_surrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def write_output(text: str | bytes, output: Path | None) -> None:
-    """Write `text` (or UTF-8 bytes) to stdout or to `output`; OS errors become one-line
-    DedupErrors."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
+def write_output(text: str | bytes | Iterable[bytes], output: Path | None) -> None:
+    """Write `text` (UTF-8 bytes, or pieces of them each ending on a whole character) to stdout
+    or to `output`; OS errors become one-line DedupErrors."""
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    chunks: Iterable[bytes] = (text,) if isinstance(text, bytes) else text
     if output is None:
         buffer = getattr(sys.stdout, "buffer", None)  # absent when stdout was replaced by a StringIO
         try:
             sys.stdout.flush()
-            if buffer is None:
-                sys.stdout.write(text if isinstance(text, str) else text.decode("utf-8"))
-            else:  # bytes, so the report is UTF-8 whatever the locale's encoding is
-                buffer.write(data)
+            for data in chunks:
+                if buffer is None:
+                    sys.stdout.write(data.decode("utf-8"))
+                else:  # bytes, so the report is UTF-8 whatever the locale's encoding is
+                    buffer.write(data)
+            if buffer is not None:
                 buffer.flush()
         except BrokenPipeError:
             raise  # the reader left: pipe_closed_is_quiet's business, not an error
@@ -48,7 +52,8 @@ def write_output(text: str | bytes, output: Path | None) -> None:
         return
     with replacing(output) as fh:
         try:
-            fh.write(data)
+            for data in chunks:
+                fh.write(data)
         except OSError as exc:
             raise DedupError(f"--output {output}: {exc.strerror or exc}") from None
 

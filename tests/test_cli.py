@@ -427,7 +427,7 @@ def test_scan_pauses_the_garbage_collector_and_restores_it(
     import dedup.scan as scan_module
 
     seen = []
-    real_scan, real_render = scan_module.scan_documents, report_module.render_bytes
+    real_scan, real_render = scan_module.scan_documents, report_module.render_chunks
 
     def scan_documents(*args, **kwargs):
         seen.append(("scan", gc.isenabled()))
@@ -438,7 +438,7 @@ def test_scan_pauses_the_garbage_collector_and_restores_it(
         return real_render(*args, **kwargs)
 
     monkeypatch.setattr(scan_module, "scan_documents", scan_documents)
-    monkeypatch.setattr(report_module, "render_bytes", render)
+    monkeypatch.setattr(report_module, "render_chunks", render)
     bad = _write(tmp_path / "bad.jsonl", '{"text": "fine"}\n{"text": \n')
     (gc.enable if enabled_before else gc.disable)()
     try:

@@ -190,3 +190,36 @@ def test_report_bytes_are_the_rendered_text_encoded(surrogate):
         if fmt == "jsonl":
             lines = data.decode("utf-8").splitlines()
             assert len(lines) == len(report["clusters"]) and json.loads(lines[0])["members"]
+
+
+_json_leaf = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False) | st.text()
+_json_value = st.recursive(
+    _json_leaf, lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(report=st.dictionaries(st.text(max_size=8), _json_value, max_size=6), items=st.integers(1, 4))
+def test_json_in_pieces_is_the_whole_dump(report, items):
+    """The CLI writes the JSON report in pieces of a few list items each; joined, they are the
+    one dump of the whole (orjson's, or the stdlib's where a lone surrogate is), byte for byte."""
+    from dedup.report import _dumps_bytes, _json_chunks, _jsonl_chunks
+
+    assert b"".join(_json_chunks(report, items)) == _dumps_bytes(report, indent=True)
+    clusters = {"clusters": [v for v in report.values()]}
+    whole = b"".join(_dumps_bytes(c, indent=False) for c in clusters["clusters"])
+    assert b"".join(_jsonl_chunks(clusters, items)) == whole
+
+
+@pytest.mark.parametrize("items", [1, 2, 5])
+def test_seed_report_in_pieces_is_the_whole_dump(seeds_dir, items):
+    from dedup.config import ScanConfig
+    from dedup.io import read_documents
+    from dedup.report import _dumps_bytes, _json_chunks, build_report
+    from dedup.scan import scan_documents
+
+    docs = read_documents([str(seeds_dir)]).documents
+    config = ScanConfig()
+    report = build_report(docs, [], scan_documents(docs, config), config, "seeds")
+    assert len(report["clusters"]) > 2 * items  # the clusters are cut into pieces
+    assert b"".join(_json_chunks(report, items)) == _dumps_bytes(report, indent=True)
