@@ -5,12 +5,13 @@ processes take batches. Threads were measured too (the kernels release the GIL):
 documents (10.0-11.2 s against 10.6-11.1 s), and with the same ~30% CPU overhead over one
 process, so pickling texts and results is not what that overhead is.
 
-A large plain JSONL file (the usual large input) is parsed by the workers themselves (with one
-worker, by this process, range by range, the same way): this process cuts it into ranges of whole lines (numbering them, so places read the same as a serial
+A large plain JSONL file (the usual large input) is parsed by the workers themselves: this
+process cuts it into ranges of whole lines (numbering them, so places read the same as a serial
 read's), each worker parses a range and signs it, and the result comes back through a file in
 /dev/shm: the units' arrays and the records, but not their texts, which stay in the JSONL file
 until a later stage reads one back (stored.StoredTexts; the passage level, which reads every
-text, gets them all back). Parsed here, at 200k documents, reading was 2.4-4.3 s of one core
+text, gets them all back). One worker parses and signs the same ranges in this process, and
+leaves the texts in the file the same way. Parsed here, at 200k documents, reading was 2.4-4.3 s of one core
 while the workers waited for texts. Any other input (text files, .gz, stdin, a small file) is parsed here, and a
 `Signer` takes its texts as they are read, so the workers sign early batches while this process
 still parses later ones. With the fork start method the workers inherit every text offered

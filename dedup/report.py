@@ -291,7 +291,9 @@ def _json_chunks(report: dict[str, Any], items: int = _CHUNK_ITEMS) -> Iterator[
     top-level list. Whole, a 200k-document report is one 64 MB buffer, above any heap threshold,
     so each rendering mapped fresh memory (15k page faults, the slow part of memory on the VMs
     measured: see heap); in pieces, the heap's blocks are reused. A piece is rendered as the one
-    key of an object, so it comes out indented as in the whole, and is cut out of it."""
+    key of an object, so it comes out indented as in the whole, and is cut out of it. A piece
+    holding a lone surrogate goes through the stdlib on its own (the whole did before, so a small
+    float elsewhere in such a report, 1e-06, now reads as orjson writes it, 1e-6)."""
     if not report:
         yield _dumps_bytes(report, indent=True)
         return
