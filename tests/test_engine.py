@@ -69,7 +69,7 @@ def test_the_workers_are_gone_once_every_batch_is_back():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("in_workers", [False, True], ids=["parsed here", "parsed by workers"])
-def test_signing_while_reading_accounts_for_dropped_documents(cli, tmp_path, request, in_workers):
+def test_signing_while_reading_accounts_for_dropped_documents(cli, tmp_path, request, monkeypatch, in_workers):
     """The CLI signs documents as they are parsed, on the pool once there are enough batches (or
     the workers parse a JSONL file's line ranges and sign them there). A document the reader drops
     after offering it (a duplicate id, a file rejected whole for a NUL byte) must not shift the
@@ -96,6 +96,10 @@ def test_signing_while_reading_accounts_for_dropped_documents(cli, tmp_path, req
     assert code == 0, err
     streamed = json.loads(out)
     assert len(streamed["summary"]["skipped_inputs"]) == 1 + len(dup_ids)
+    # The reference is read by the serial reader: one worker, too, parses a large file's ranges.
+    import dedup.engine as engine
+
+    monkeypatch.setattr(engine, "_PARALLEL_JSONL_BYTES", 1 << 62)
     code, out, err = cli("scan", str(kept), "--workers", "1", *common)
     assert code == 0, err
     direct = json.loads(out)
@@ -348,23 +352,30 @@ def test_a_task_ships_only_its_own_batches_texts(tiny_ranges, tmp_path, monkeypa
 
 
 @pytest.mark.parametrize("fmt", ["json", "html"])
-def test_the_report_on_two_workers_is_the_report_on_one(cli, tmp_path, tiny_ranges, fmt):
+def test_the_report_on_two_workers_is_the_report_on_one(cli, tmp_path, tiny_ranges, monkeypatch, fmt):
     """With several workers the report's per-document part (ids, sources, characters, empty texts)
     is made on a thread beside the clustering, and the workers parse the file and leave its texts
-    in it (read back for the clusters' snippets, the HTML's texts); the report must still be
-    byte-identical."""
+    in it (read back for the clusters' snippets, the HTML's texts); one worker parses the same
+    ranges here and leaves the texts too. Both reports must be byte-identical to that of the
+    serial reader, which holds every text."""
     import orjson
+
+    import dedup.engine as engine
 
     corpus = make_corpus(400, dup_fraction=0.1, seed=8)
     texts = [*corpus.texts[:200], "", " \n\t ", "\u3000", *corpus.texts[200:]]
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": t}) + b"\n" for i, t in enumerate(texts)))
     common = ("--id-field", "id", "-f", fmt, "--batch-size", "20", "--level", "document,paragraph")
+    with monkeypatch.context() as m:
+        m.setattr(engine, "_PARALLEL_JSONL_BYTES", 1 << 62)  # the serial reader
+        code, held, err = cli("scan", str(src), "--workers", "1", *common)
+        assert code == 0, err
     code, one, err = cli("scan", str(src), "--workers", "1", *common)
     assert code == 0, err
     code, two, err = cli("scan", str(src), "--workers", "2", *common)
     assert code == 0, err
-    assert two == one
+    assert one == held and two == held
     if fmt == "html":
         assert corpus.texts[0][:40] in one
         return
