@@ -11,8 +11,8 @@ read's), each worker parses a range and signs it, and the result comes back thro
 /dev/shm: the units' arrays and the records, but not their texts, which stay in the JSONL file
 until a later stage reads one back (stored.StoredTexts; the passage level, which reads every
 text, gets them all back). One worker parses and signs the same ranges in this process, and
-leaves the texts in the file the same way. Parsed here, at 200k documents, reading was 2.4-4.3 s of one core
-while the workers waited for texts. Any other input (text files, .gz, stdin, a small file) is parsed here, and a
+leaves the texts in the file the same way. Parsed here, at 200k documents, reading was 2.4-4.3 s
+of one core while the workers waited for texts. Any other input (text files, .gz, stdin, a small file) is parsed here, and a
 `Signer` takes its texts as they are read, so the workers sign early batches while this process
 still parses later ones. With the fork start method the workers inherit every text offered
 before the pool started and receive only a batch's range for those; later batches travel to them

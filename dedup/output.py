@@ -38,12 +38,12 @@ def write_output(text: str | bytes | Iterable[bytes], output: Path | None) -> No
         buffer = getattr(sys.stdout, "buffer", None)  # absent when stdout was replaced by a StringIO
         try:
             sys.stdout.flush()
-            for data in chunks:
-                if buffer is None:
+            if buffer is None:
+                for data in chunks:
                     sys.stdout.write(data.decode("utf-8"))
-                else:  # bytes, so the report is UTF-8 whatever the locale's encoding is
+            else:  # bytes, so the report is UTF-8 whatever the locale's encoding is
+                for data in chunks:
                     buffer.write(data)
-            if buffer is not None:
                 buffer.flush()
         except BrokenPipeError:
             raise  # the reader left: pipe_closed_is_quiet's business, not an error

@@ -302,14 +302,23 @@ def _json_chunks(report: dict[str, Any], items: int = _CHUNK_ITEMS) -> Iterator[
     for i, (key, value) in enumerate(report.items()):
         tail = b"\n" if i == last else b",\n"
         if not isinstance(value, list) or len(value) <= items:
-            yield _dumps_bytes({key: value}, indent=True)[2:-3] + tail  # no "{\n" and "\n}\n"
+            yield _dumps_bytes({key: value}, indent=True)[_OPEN:-_CLOSE] + tail
             continue
+        # A piece is '{\n  "key": [\n' items '\n  ]\n}\n': the first keeps the key and its
+        # bracket, the last its closing bracket, and the pieces between them only their items.
         for at in range(0, len(value), items):
             piece = _dumps_bytes({key: value[at : at + items]}, indent=True)
-            # '{\n  "key": [\n' ... '\n  ]\n}\n': the opening is the first piece's, the close the last's
-            body = piece[2 if at == 0 else piece.index(b"[\n") + 2 : -3 if at + items >= len(value) else -7]
-            yield body + (tail if at + items >= len(value) else b",\n")
+            start = _OPEN if at == 0 else piece.index(b"[\n") + 2
+            if at + items >= len(value):
+                yield piece[start:-_CLOSE] + tail
+            else:
+                yield piece[start:-_LIST_CLOSE] + b",\n"
     yield b"}\n"
+
+
+_OPEN = len(b"{\n")  # what _json_chunks cuts off a one-key object's dump
+_CLOSE = len(b"\n}\n")
+_LIST_CLOSE = len(b"\n  ]\n}\n")
 
 
 def render_jsonl(report: dict[str, Any]) -> str:
