@@ -22,7 +22,7 @@ try:  # typer < 0.22 depends on click; later versions vendor it
 except ImportError:  # pragma: no cover - depends on the installed typer
     from typer._click.exceptions import ClickException, UsageError
 
-from . import __version__
+from . import __version__, interrupt
 from .config import BOILERPLATE_DF, LEVELS, ScanConfig
 from .heap import keep_freed_memory
 from .io import MAX_DOC_BYTES
@@ -217,6 +217,7 @@ def scan(
             for s in read.skipped:
                 warn(f"warning: skipped {s.source}: {s.reason}")
             signed = remap(signer.finish(), signer.texts, read.documents) if config.unit_levels else None
+            interrupt.check()  # the pool's shutdown runs finalizers, which swallow a Ctrl-C
             with (
                 ThreadPoolExecutor(1) if workers > 1 else nullcontext() as pool,
                 _progress(len(read.documents), enabled=not quiet and sys.stderr.isatty()) as advance,
@@ -391,6 +392,8 @@ def main() -> None:
     global _PROCESS_ENDS_WITH_COMMAND
     _PROCESS_ENDS_WITH_COMMAND = True
     keep_freed_memory()  # the process is ours: freed arrays stay mapped for reuse (see heap)
+    with suppress(ValueError):  # not the main thread (an embedding program): not ours to handle
+        interrupt.install()
     code: int | None = None
     # One loop, so a Ctrl-C landing anywhere here (even between two statements of this function:
     # Python checks for signals between bytecodes) is caught and the loop resumes where it was.
@@ -399,6 +402,9 @@ def main() -> None:
             if code is None:
                 try:
                     code = run()
+                    if code != 130 and interrupt.pending():  # swallowed by a finalizer, never raised
+                        code = 130
+                        _err("interrupted")
                 except KeyboardInterrupt:  # landed between run's own handlers and here
                     code = 130
                     _err("interrupted")

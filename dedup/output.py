@@ -18,6 +18,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
+from . import interrupt
 from .model import DedupError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -34,6 +35,7 @@ def write_output(text: str | bytes | Iterable[bytes], output: Path | None) -> No
     if isinstance(text, str):
         text = text.encode("utf-8")
     chunks: Iterable[bytes] = (text,) if isinstance(text, bytes) else text
+    interrupt.check()
     if output is None:
         buffer = getattr(sys.stdout, "buffer", None)  # absent when stdout was replaced by a StringIO
         try:
@@ -99,6 +101,7 @@ def replacing(output: Path, option: str = "--output") -> Iterator[BinaryIO]:
     fh = os.fdopen(fd, "wb")
     try:
         yield fh
+        interrupt.check()  # a Ctrl-C a finalizer swallowed while writing: keep the old file
     except BaseException:
         with suppress(OSError):
             fh.close()

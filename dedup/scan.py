@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from . import interrupt
 from .cluster import component_labels, edge_components
 from .config import LEVELS, ScanConfig
 from .lsh import band_keys, candidate_pairs_by_band, pack_index, pure_run_groups
@@ -561,6 +562,7 @@ def scan_documents(
         return _cluster_level(level, documents, units[level], config, stats[level], threads=threads)
 
     found = dict(zip(levels, thread_map(cluster, levels, workers), strict=True))
+    interrupt.check()  # a Ctrl-C a finalizer swallowed while the levels clustered: stop here
     result.stats = {level: stats[level] for level in levels}
     keep = {level: None for level in levels}
     if "document" in found and "paragraph" in found:
@@ -573,6 +575,7 @@ def scan_documents(
         result.passages = PassageStats()
         units_found = [c for lv in config.unit_levels for c in by_level[lv]]
         by_level["passage"] = find_passages(documents, config, units_found, result.passages)
+        interrupt.check()
     level_rank = {lv: i for i, lv in enumerate(LEVELS)}
     clusters = [c for lv in config.levels for c in by_level[lv]]
     clusters.sort(key=lambda c: (int(c.doc[0]), int(c.start[0]), level_rank[c.level], int(c.end[0])))

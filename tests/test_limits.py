@@ -188,6 +188,32 @@ def test_ctrl_c_during_a_scan_exits_130_with_one_line_and_no_report(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report.json")]  # no temporary left
 
 
+def test_a_ctrl_c_that_a_finalizer_swallows_is_not_lost():
+    """Python hands a Ctrl-C to whatever runs when the signal is handled; in a finalizer (here a
+    __del__, in CI multiprocessing closing a pool's pipes) the KeyboardInterrupt is printed as
+    "Exception ignored" and dropped, and a scan went on to write its report with status 0. Once
+    installed, the handler remembers it: no traceback, and `check` raises it afterwards."""
+    code = """if True:
+        import gc, os, signal, time
+        from dedup import interrupt
+        interrupt.install()
+        interrupt.check()  # nothing yet
+        class Closes:
+            def __del__(self):
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # the handler runs here, inside the finalizer
+        Closes()
+        gc.collect()
+        print("went on", interrupt.pending())
+        try:
+            interrupt.check()
+        except KeyboardInterrupt:
+            print("raised")
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "went on True\nraised\n", "")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("when", ["signing", "clustering"])
 def test_ctrl_c_at_a_terminal_with_workers_prints_one_line(tmp_path, when):
