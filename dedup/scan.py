@@ -575,7 +575,6 @@ def scan_documents(
         result.passages = PassageStats()
         units_found = [c for lv in config.unit_levels for c in by_level[lv]]
         by_level["passage"] = find_passages(documents, config, units_found, result.passages)
-        interrupt.check()
     level_rank = {lv: i for i, lv in enumerate(LEVELS)}
     clusters = [c for lv in config.levels for c in by_level[lv]]
     clusters.sort(key=lambda c: (int(c.doc[0]), int(c.start[0]), level_rank[c.level], int(c.end[0])))
