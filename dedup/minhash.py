@@ -148,11 +148,12 @@ def _oph(tok_hash, unit_a, unit_b, n, k, seed, probes, h, bin_of, value, sig):
             left[n_left] = j
             n_left += own == NOT_FILLED
         a = 0  # compacting the list of empty bins in place, pass by pass
-        while n_left > 0 and a < probes.shape[1]:
+        while n_left > 0 and a < probes.shape[0]:
             n_next = 0
+            probe = probes[a]  # every bin's a-th probe: one row, which stays in L1 from unit to unit
             for q in range(n_left):
                 j = left[q]
-                v = bins[probes[j, a]]
+                v = bins[probe[j]]
                 row[j] = np.uint32(v & MASK32)
                 left[n_next] = j
                 n_next += v == NOT_FILLED
@@ -160,7 +161,7 @@ def _oph(tok_hash, unit_a, unit_b, n, k, seed, probes, h, bin_of, value, sig):
             a += 1
         for q in range(n_left):  # past the table (units of fewer than k / 32 shingles)
             j = left[q]
-            attempt = probes.shape[1] + 1
+            attempt = probes.shape[0] + 1
             while True:
                 v = bins[_probe(s64, kk, j, attempt)]
                 if v != NOT_FILLED:
@@ -185,10 +186,10 @@ def _probe(s64, kk, j, attempt):
 @njit(cache=True)
 def _probe_table(k, seed, attempts):
     s64 = _oph_seed(seed)
-    out = np.empty((k, attempts), np.int32)
-    for j in range(k):
-        for a in range(attempts):
-            out[j, a] = _probe(s64, U64(k), j, a + 1)
+    out = np.empty((attempts, k), np.int32)
+    for a in range(attempts):
+        for j in range(k):
+            out[a, j] = _probe(s64, U64(k), j, a + 1)
     return out
 
 
@@ -199,7 +200,10 @@ _TABLE_PROBES = 32
 
 @lru_cache(maxsize=16)
 def probe_table(k: int, seed: int) -> np.ndarray:
-    """(k, _TABLE_PROBES): the bins each empty bin probes, in order."""
+    """(_TABLE_PROBES, k): row a holds the bin each bin borrows from at its (a + 1)-th probe.
+
+    Attempt-major: a unit's empty bins all read row 0 first, so a pass touches one row of k int32
+    (1 KiB at k=256) instead of a 128-byte line per empty bin across the whole 32 KiB table."""
     table = _probe_table(k, seed, _TABLE_PROBES)
     table.setflags(write=False)
     return table
