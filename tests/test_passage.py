@@ -278,6 +278,20 @@ def test_token_char_spans_frame_the_tokens(text):
     assert np.all(starts < ends) and np.all(ends[:-1] <= starts[1:] + 1)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(ANY_TEXT, st.text(alphabet="ab1' `\n.-", max_size=30)), max_size=12))
+def test_token_char_spans_of_a_batch_are_those_of_each_text(texts):
+    """The batch kernel over the joined ASCII texts (apostrophes at and inside word edges, empty
+    texts, texts of separators only) frames the same tokens as the regex for one text."""
+    from dedup.text import token_char_spans_batch
+
+    got = token_char_spans_batch(texts)
+    assert len(got) == len(texts)
+    for text, (starts, ends) in zip(texts, got, strict=True):
+        want_s, want_e = token_char_spans(text)
+        assert np.array_equal(starts, want_s) and np.array_equal(ends, want_e)
+
+
 def test_passage_offsets_follow_characters_that_expand_under_nfkc(tmp_path):
     """Found by review: "½" normalizes to two tokens, which shifted every later offset."""
     text = "Butter prices rose ½ and ¼ and ¾ percent, as the prime minister told reporters on Monday evening."
@@ -491,3 +505,55 @@ def test_boilerplate_df_as_a_fraction_or_a_count(cli, tmp_path, df, boilerplate)
     # As reuse, two footers preceded by the same (frequent) word align one word further.
     assert all(m["text"] == footer if boilerplate else m["text"].endswith(footer) for m in c["members"])
     assert (report["reuse"] == []) is boilerplate
+
+
+def test_a_corpus_indexed_in_hash_partitions_finds_what_one_partition_finds(monkeypatch):
+    """A corpus whose n-gram keys exceed the memory budget is indexed in one pass, each hash
+    partition's keys spilled to a temporary file and read back alone: the same passages (and
+    boilerplate, and stats) as one in-memory partition, for a budget that gives 1, 2, 3 or 7."""
+    import dedup.passage as passage
+
+    rng = np.random.default_rng(11)
+    footer = "Read more stories like this one on our website and follow us for the latest updates today"
+    corpus = make_passage_corpus(300, 120, span=(15, 30), edits_per_word=0.1, seed=7)
+    docs = corpus.documents()
+    docs += [Document(id=f"f{i}", text=render(sample_words(80, rng), rng) + "\n\n" + footer, source="t") for i in range(12)]
+    config = ScanConfig(levels=("passage",), boilerplate_df=10)
+
+    def scan(parts: int):
+        words = sum(d.chars for d in docs) / 5
+        monkeypatch.setattr(passage, "_KEY_BUDGET", int(np.ceil(words * 16 / parts)))
+        assert passage._partitions(docs) == parts
+        result = scan_documents(docs, config)
+        clusters = [(c.doc.tolist(), c.start.tolist(), c.end.tolist(), c.boilerplate, c.similarity) for c in result.clusters]
+        return clusters, result.passages
+
+    one, stats = scan(1)
+    assert len(one) > 50 and any(b for *_, b, _ in one)  # reuse and boilerplate both found
+    for parts in (2, 3, 7):
+        assert scan(parts) == (one, stats)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 300_000),
+    st.sampled_from([1, 7, 5000, 2**20, 2**31]),
+    st.integers(0, 400),
+    st.integers(0, 2**32 - 1),
+)
+def test_seed_pairs_sorted_by_diagonal_as_lexsort_sorts_them(n_docs, length, size, seed):
+    """The packed-key sort of seed pairs (and its lexsort fallback, when the fields do not fit
+    64 bits) gives exactly np.lexsort's order of (doc_a, doc_b, diagonal, la)."""
+    from dedup.passage import _by_diagonal
+
+    rng = np.random.default_rng(seed)
+    da, db = rng.integers(0, n_docs, size), rng.integers(0, n_docs, size)
+    la, lb = rng.integers(0, length, size), rng.integers(0, length, size)
+    if size > 10:  # ties in every field but la, and whole duplicates
+        da[: size // 3], db[: size // 3], lb[: size // 3] = da[0], db[0], la[: size // 3] + 2
+        da[-5:], db[-5:], la[-5:], lb[-5:] = da[0], db[0], la[0], lb[0]
+    order = np.lexsort((la, lb - la, db, da))
+    got = _by_diagonal(da, la, db, lb, n_docs)
+    for g, want in zip(got, (da, db, la, lb), strict=True):
+        assert g.dtype == np.int64
+        assert np.array_equal(g, want[order])
