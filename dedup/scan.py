@@ -574,7 +574,7 @@ def scan_documents(
     if "passage" in config.levels:
         result.passages = PassageStats()
         units_found = [c for lv in config.unit_levels for c in by_level[lv]]
-        by_level["passage"] = find_passages(documents, config, units_found, result.passages)
+        by_level["passage"] = find_passages(documents, config, units_found, result.passages, threads=workers)
     level_rank = {lv: i for i, lv in enumerate(LEVELS)}
     clusters = [c for lv in config.levels for c in by_level[lv]]
     clusters.sort(key=lambda c: (int(c.doc[0]), int(c.start[0]), level_rank[c.level], int(c.end[0])))

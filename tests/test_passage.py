@@ -510,7 +510,8 @@ def test_boilerplate_df_as_a_fraction_or_a_count(cli, tmp_path, df, boilerplate)
 def test_a_corpus_indexed_in_hash_partitions_finds_what_one_partition_finds(monkeypatch):
     """A corpus whose n-gram keys exceed the memory budget is indexed in one pass, each hash
     partition's keys spilled to a temporary file and read back alone: the same passages (and
-    boilerplate, and stats) as one in-memory partition, for a budget that gives 1, 2, 3 or 7."""
+    boilerplate, and stats) as one in-memory partition, for a budget that gives 1, 2, 3 or 7, on
+    one thread or two."""
     import dedup.passage as passage
 
     rng = np.random.default_rng(11)
@@ -518,13 +519,13 @@ def test_a_corpus_indexed_in_hash_partitions_finds_what_one_partition_finds(monk
     corpus = make_passage_corpus(300, 120, span=(15, 30), edits_per_word=0.1, seed=7)
     docs = corpus.documents()
     docs += [Document(id=f"f{i}", text=render(sample_words(80, rng), rng) + "\n\n" + footer, source="t") for i in range(12)]
-    config = ScanConfig(levels=("passage",), boilerplate_df=10)
+    config = ScanConfig(levels=("passage",), boilerplate_df=10, batch_size=16)  # 20 batches
 
-    def scan(parts: int):
+    def scan(parts: int, workers: int = 1):
         words = sum(d.chars for d in docs) / 5
         monkeypatch.setattr(passage, "_KEY_BUDGET", int(np.ceil(words * 16 / parts)))
         assert passage._partitions(docs) == parts
-        result = scan_documents(docs, config)
+        result = scan_documents(docs, config, workers=workers)
         clusters = [(c.doc.tolist(), c.start.tolist(), c.end.tolist(), c.boilerplate, c.similarity) for c in result.clusters]
         return clusters, result.passages
 
@@ -532,6 +533,9 @@ def test_a_corpus_indexed_in_hash_partitions_finds_what_one_partition_finds(monk
     assert len(one) > 50 and any(b for *_, b, _ in one)  # reuse and boilerplate both found
     for parts in (2, 3, 7):
         assert scan(parts) == (one, stats)
+    # On two threads (batches indexed and partitions seeded side by side; twice the partitions).
+    for parts in (1, 3):
+        assert scan(parts, workers=2) == (one, stats)
 
 
 @settings(max_examples=200, deadline=None)
