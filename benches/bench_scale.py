@@ -1,12 +1,12 @@
 """End-to-end `dedup scan` at growing corpus sizes: time, throughput, peak RSS, growth per doubling.
 
 Each scan runs the real CLI in a fresh process on a generated JSONL file (~450-word documents, 5%
-planted near-duplicates): first at the document and paragraph levels with one worker and with one
-per CPU, then at the passage level. Peak RSS is the largest of the scan process and its workers,
+planted near-duplicates): at the document and paragraph levels, then at the passage level, each
+with one worker and with one per CPU. Peak RSS is the largest of the scan process and its workers,
 measured per run (a wrapper process reports RUSAGE_CHILDREN). Generating the corpus is not timed;
 files are cached under --data so reruns skip it.
 
-    python benches/bench_scale.py [--sizes 25000,50000,100000,200000] [--passage-sizes 12500,25000,50000]
+    python benches/bench_scale.py [--sizes 25000,50000,100000,200000] [--passage-sizes 25000,50000,100000,200000]
 """
 
 from __future__ import annotations
@@ -80,21 +80,8 @@ def table(rows: list[dict], worker_counts: list[int]) -> list[str]:
     return lines
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="25000,50000,100000,200000")
-    ap.add_argument("--workers", default=f"1,{os.cpu_count() or 1}")
-    ap.add_argument("--data", type=Path, default=Path("/tmp/dedup-bench-data"))
-    ap.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "scale.md")
-    ap.add_argument("--passage-sizes", default="12500,25000,50000")
-    ap.add_argument("--repeats", type=int, default=3, help="runs per row, interleaved across worker counts")
-    args = ap.parse_args()
-    args.data.mkdir(parents=True, exist_ok=True)
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    passage_sizes = [int(s) for s in args.passage_sizes.split(",") if s]
-    worker_counts = sorted({int(w) for w in args.workers.split(",")})
-    # Warm the numba cache once so no row pays the first compile.
-    run_scan(corpus_file(1000, args.data), 1, "document,paragraph,passage")
+def measure(sizes: list[int], worker_counts: list[int], levels: str, args: argparse.Namespace) -> list[dict]:
+    """One row per (size, worker count): the median of args.repeats runs."""
     rows = []
     for n in sizes:
         path = corpus_file(n, args.data)
@@ -103,17 +90,32 @@ def main() -> None:
         runs: dict[int, list[dict]] = {w: [] for w in worker_counts}
         for _ in range(args.repeats):
             for w in worker_counts:
-                runs[w].append(run_scan(path, w, "document,paragraph"))
-                print(f"  {n} docs, {w} workers: {runs[w][-1]['seconds']:.1f} s", file=sys.stderr)
+                runs[w].append(run_scan(path, w, levels))
+                print(f"  {levels}, {n} docs, {w} workers: {runs[w][-1]['seconds']:.1f} s", file=sys.stderr)
         for w in worker_counts:
             secs = sorted(r["seconds"] for r in runs[w])
             peak = max(r["peak_rss_mb"] for r in runs[w])
             rows.append({"docs": n, "workers": w, "seconds": secs[len(secs) // 2], "peak_rss_mb": peak})
-    passage_rows = []
-    for n in passage_sizes:
-        r = run_scan(corpus_file(n, args.data), worker_counts[-1], "passage")
-        passage_rows.append({"docs": n, "workers": worker_counts[-1], **r})
-        print(f"  passages, {n} docs: {r['seconds']:.1f} s", file=sys.stderr)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="25000,50000,100000,200000")
+    ap.add_argument("--workers", default=f"1,{os.cpu_count() or 1}")
+    ap.add_argument("--data", type=Path, default=Path("/tmp/dedup-bench-data"))
+    ap.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "scale.md")
+    ap.add_argument("--passage-sizes", default="25000,50000,100000,200000")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per row, interleaved across worker counts")
+    args = ap.parse_args()
+    args.data.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    passage_sizes = [int(s) for s in args.passage_sizes.split(",") if s]
+    worker_counts = sorted({int(w) for w in args.workers.split(",")})
+    # Warm the numba cache once so no row pays the first compile.
+    run_scan(corpus_file(1000, args.data), 1, "document,paragraph,passage")
+    rows = measure(sizes, worker_counts, "document,paragraph", args)
+    passage_rows = measure(passage_sizes, worker_counts, "passage", args)
     lines = [
         "# End-to-end scan at growing sizes",
         "",
@@ -128,7 +130,7 @@ def main() -> None:
         "",
         "## Passage level (`--level passage`)",
         "",
-        *table(passage_rows, [worker_counts[-1]]),
+        *table(passage_rows, worker_counts),
     ]
     write_results("\n".join(lines) + "\n", args.out)
 
