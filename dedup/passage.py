@@ -50,7 +50,8 @@ from .workspace import thread_map, thread_workspace
 
 # Places of one n-gram that are paired all against all; more are linked as a star plus a chain.
 _ALL_PAIRS_UP_TO = 64
-# Memory for one pass's n-gram sort keys; a larger corpus is indexed in several hash partitions.
+# Memory for the n-gram sort keys in memory at once; a larger corpus's keys wait in temporary files,
+# one per hash partition, and are sorted a partition at a time.
 _KEY_BUDGET = 384 << 20
 # An alignment counts as already reported when this share of each side lies in unit-cluster members.
 _EXPLAINED = 0.9
@@ -90,10 +91,10 @@ class PassageStats:
 
 
 @njit(cache=True, nogil=True)
-def _seed_keys(shingles, doc_start, n, base, parts, keys, part_of, low):
-    """Keys (hash top 32 bits << 32 | global position) of every full n-gram of a batch, the hash
-    partition (of `parts`) of each, and the low 32 hash bits of every position. Returns the number
-    of keys written."""
+def _seed_keys(shingles, doc_start, n, parts, keys, part_of, low):
+    """Keys (hash top 32 bits << 32 | position in the batch) of every full n-gram of a batch, the
+    hash partition (of `parts`) of each, and the low 32 hash bits of every position. Returns the
+    number of keys written."""
     k = 0
     for d in range(doc_start.size - 1):
         a = doc_start[d]
@@ -103,7 +104,7 @@ def _seed_keys(shingles, doc_start, n, base, parts, keys, part_of, low):
             low[i] = np.uint32(h & MASK32)
             top = h >> U64(32)
             if i + n <= b:
-                keys[k] = (top << U64(32)) | U64(base + i)
+                keys[k] = (top << U64(32)) | U64(i)
                 part_of[k] = np.int64((top * U64(parts)) >> U64(32))
                 k += 1
     return k
@@ -177,7 +178,7 @@ def _batch_index(chunk: list[Document], n: int, parts: int):
     keys = ws.array("passage_keys", tk.hash.size, np.uint64)
     part_of = ws.array("passage_part", tk.hash.size, np.int64)
     low = np.empty(tk.hash.size, dtype=np.uint32)
-    k = _seed_keys(shingles, tk.doc_start, n, 0, parts, keys, part_of, low)
+    k = _seed_keys(shingles, tk.doc_start, n, parts, keys, part_of, low)
     grouped = np.empty(k, np.uint64)
     bounds = _group_by_part(keys[:k], part_of[:k], parts, grouped)
     return grouped, bounds, low, tk.doc_start.copy()
@@ -203,6 +204,13 @@ def _ordered_map(fn: Callable[[T], R], items: Sequence[T], threads: int) -> Iter
                 f.cancel()
 
 
+def _spill_file() -> BinaryIO:
+    try:
+        return tempfile.TemporaryFile()
+    except OSError as err:
+        raise DedupError(f"passage index: cannot make a temporary file: {err.strerror or err}") from None
+
+
 def _write_keys(f: BinaryIO, keys: np.ndarray) -> None:
     try:
         keys.tofile(f)
@@ -212,10 +220,13 @@ def _write_keys(f: BinaryIO, keys: np.ndarray) -> None:
 
 def _read_keys(f: BinaryIO) -> np.ndarray:
     """One partition's keys back from its file, sorted (in place: no second copy)."""
-    f.flush()
-    f.seek(0)
-    keys = np.fromfile(f, dtype=np.uint64)
-    f.truncate(0)  # its disk space is free again as soon as it is read
+    try:
+        f.flush()
+        f.seek(0)
+        keys = np.fromfile(f, dtype=np.uint64)
+        f.truncate(0)  # its disk space is free again as soon as it is read
+    except OSError as err:
+        raise DedupError(f"passage index: cannot read its temporary file back: {err.strerror or err}") from None
     keys.sort()
     return keys
 
@@ -554,7 +565,7 @@ def _seeds_by_partition(documents: list[Document], config: ScanConfig, threads: 
     max_df = config.max_df(len(documents))
     parts = _partitions(documents, threads)
     with ExitStack() as stack:
-        spill = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(parts)] if parts > 1 else None
+        spill = [stack.enter_context(_spill_file()) for _ in range(parts)] if parts > 1 else None
         keys, low, doc_start = _index(documents, config, spill, threads)
 
         def seeds(part: int):

@@ -561,3 +561,18 @@ def test_seed_pairs_sorted_by_diagonal_as_lexsort_sorts_them(n_docs, length, siz
     for g, want in zip(got, (da, db, la, lb), strict=True):
         assert g.dtype == np.int64
         assert np.array_equal(g, want[order])
+
+
+def test_no_room_for_the_partition_files_is_one_clear_error(monkeypatch, tmp_path):
+    """A corpus past the key budget needs temporary files; a temporary directory that is not there
+    is a DedupError naming the passage index, not a traceback."""
+    import tempfile
+
+    import dedup.passage as passage
+    from dedup.model import DedupError
+
+    docs = make_passage_corpus(40, 20, span=(15, 30), edits_per_word=0.1, seed=3).documents()
+    monkeypatch.setattr(passage, "_KEY_BUDGET", 1024)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    with pytest.raises(DedupError, match="passage index: cannot make a temporary file"):
+        scan_documents(docs, ScanConfig(levels=("passage",)))
