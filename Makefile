@@ -23,7 +23,7 @@ demo: $(STAMP)
 # 1.5 s once cached), a build step that would otherwise land on whichever test runs first.
 test: $(STAMP)
 	$(BIN)/dedup scan seeds/ -q -f json -o /dev/null --level document,paragraph,passage
-	$(BIN)/python -m pytest -q --durations=10
+	$(BIN)/python -m pytest -q -n auto --durations=10
 	$(BIN)/ruff check dedup tests benches docs fuzz
 
 lint: $(STAMP)
