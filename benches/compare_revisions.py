@@ -6,7 +6,7 @@ machine. Each revision is checked out into a temporary worktree and run from the
 venv's Python (its numba cache is built by a first, untimed run).
 
     python benches/compare_revisions.py BEFORE [AFTER=working tree] [--docs 200000] [--repeats 3]
-        [--cyrillic]
+        [--cyrillic] [--levels document,paragraph]
 
 --cyrillic scans the same generated corpus with its Latin letters replaced by Cyrillic ones (the
 planted duplicates kept, every word non-ASCII). Both revisions' reports of the corpus, on each
@@ -47,9 +47,11 @@ def cyrillic_file(plain: Path) -> Path:
     return out
 
 
-def scan_seconds(src: Path, corpus: Path, workers: int, out: str = "/dev/null") -> float:
+def scan_seconds(
+    src: Path, corpus: Path, workers: int, out: str = "/dev/null", levels: str = "document,paragraph"
+) -> float:
     cmd = [sys.executable, "-m", "dedup", "scan", str(corpus), "--id-field", "id", "-f", "json"]
-    cmd += ["-o", out, "-q", "--workers", str(workers), "--level", "document,paragraph"]
+    cmd += ["-o", out, "-q", "--workers", str(workers), "--level", levels]
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=src, check=True, env={**os.environ, "PYTHONPATH": str(src)})
     return time.perf_counter() - t0
@@ -64,6 +66,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--data", type=Path, default=Path("/tmp/dedup-bench-data"))
     ap.add_argument("--cyrillic", action="store_true", help="the corpus in Cyrillic letters")
+    ap.add_argument("--levels", default="document,paragraph", help="the scan's --level")
     args = ap.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     letters = cyrillic_file if args.cyrillic else (lambda path: path)
@@ -87,7 +90,7 @@ def main() -> None:
             for _ in range(args.repeats):
                 for w in workers:
                     for label, src in sources.items():
-                        times.setdefault((label, w), []).append(scan_seconds(src, corpus, w))
+                        times.setdefault((label, w), []).append(scan_seconds(src, corpus, w, levels=args.levels))
             print(f"| revision | workers | median s ({args.repeats} runs, {args.docs:,} docs) | runs |")
             print("| --- | ---: | ---: | --- |")
             for (label, w), ts in times.items():
@@ -97,7 +100,7 @@ def main() -> None:
             for w in workers:
                 reports = [Path(tmp) / f"{label}-{w}.json" for label in sources]
                 for src, report in zip(sources.values(), reports, strict=True):
-                    scan_seconds(src, corpus, w, str(report))
+                    scan_seconds(src, corpus, w, str(report), levels=args.levels)
                 same = reports[0].read_bytes() == reports[1].read_bytes()
                 print(f"reports of {corpus.name} on {w} workers: {'byte-identical' if same else 'DIFFERENT'}")
         finally:
