@@ -576,3 +576,40 @@ def test_no_room_for_the_partition_files_is_one_clear_error(monkeypatch, tmp_pat
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
     with pytest.raises(DedupError, match="passage index: cannot make a temporary file"):
         scan_documents(docs, ScanConfig(levels=("passage",)))
+
+
+def test_threads_multiply_the_partitions_only_up_to_a_bounded_number_of_files():
+    """Found by review: partitions grew with words x threads, one open temporary file each, so a
+    large corpus on many cores ran out of file descriptors. Threads now multiply them only up to
+    _MAX_SPILL_FILES, never below what one thread needs."""
+    import dedup.passage as passage
+
+    class Doc:
+        def __init__(self, chars: int) -> None:
+            self.chars = chars
+
+    budget_words = passage._KEY_BUDGET / 16
+    for words, threads in [(1_000, 64), (budget_words * 3, 1), (budget_words * 3, 2), (budget_words * 3, 64), (2**32, 64)]:
+        docs = [Doc(int(words * 5))]
+        alone = passage._partitions(docs, 1)
+        got = passage._partitions(docs, threads)
+        assert alone <= got <= max(alone, passage._MAX_SPILL_FILES)
+        assert got == min(int(np.ceil(words * threads / budget_words)), max(alone, passage._MAX_SPILL_FILES))
+    assert passage._partitions([Doc(1_000 * 5)], 64) == 1  # a small corpus stays in memory on any core count
+    assert passage._partitions([Doc(2**32 * 5)], 64) == passage._partitions([Doc(2**32 * 5)], 1) > 128
+
+
+def test_a_partition_file_that_cannot_be_written_or_read_back_is_one_clear_error(tmp_path):
+    import dedup.passage as passage
+    from dedup.model import DedupError
+
+    path = tmp_path / "keys"
+    path.write_bytes(b"")
+    with path.open("rb") as f, pytest.raises(DedupError, match="cannot write its temporary file"):
+        passage._write_keys(f, np.arange(4, dtype=np.uint64))
+    with path.open("wb") as f, pytest.raises(DedupError, match="cannot read its temporary file back"):
+        passage._read_keys(f)
+    with path.open("w+b") as f:  # and what is written comes back sorted
+        passage._write_keys(f, np.array([5, 1, 3], dtype=np.uint64))
+        passage._write_keys(f, np.array([2], dtype=np.uint64))
+        assert passage._read_keys(f).tolist() == [1, 2, 3, 5]
