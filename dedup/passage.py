@@ -29,12 +29,9 @@ document pairs: no pair of documents is looked at unless it shares seeds.
 from __future__ import annotations
 
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 import numpy as np
 from numba import njit
@@ -46,7 +43,7 @@ from .lsh import hash_sort
 from .model import Cluster, DedupError, Document
 from .shingle import batch_shingles
 from .text import token_char_spans, token_char_spans_batch, tokenize_batch, tokens
-from .workspace import thread_map, thread_workspace
+from .workspace import ordered_thread_map, thread_map, thread_workspace
 
 # Places of one n-gram that are paired all against all; more are linked as a star plus a chain.
 _ALL_PAIRS_UP_TO = 64
@@ -61,8 +58,6 @@ _EXPLAINED = 0.9
 _SCORE = np.array([1, -1, -1, 4], dtype=np.int64)
 _BAND = 3
 _EXTEND_SLACK = 3  # words an alignment may lack before extension and still be extended
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +144,7 @@ def _index(
     base = 0
     starts = range(0, len(documents), config.batch_size)
     work = lambda i: _batch_index(documents[i : i + config.batch_size], config.ngram, parts)  # noqa: E731
-    for i, (keys, bounds, low, batch_start) in zip(starts, _ordered_map(work, starts, threads), strict=True):
+    for i, (keys, bounds, low, batch_start) in zip(starts, ordered_thread_map(work, starts, threads), strict=True):
         if base + low.size >= 2**32:
             raise DedupError("the passage level handles up to 2**32 words in one scan; scan fewer documents")
         keys += np.uint64(base)  # the low 32 bits hold the position: base + position < 2**32
@@ -183,26 +178,6 @@ def _batch_index(chunk: list[Document], n: int, parts: int):
     grouped = np.empty(k, np.uint64)
     bounds = _group_by_part(keys[:k], part_of[:k], parts, grouped)
     return grouped, bounds, low, tk.doc_start.copy()
-
-
-def _ordered_map(fn: Callable[[T], R], items: Sequence[T], threads: int) -> Iterator[R]:
-    """fn over items in order, on up to `threads` threads with at most two calls per thread ahead
-    of the one consumed (so a corpus's worth of results never waits in memory)."""
-    if threads <= 1:
-        yield from map(fn, items)
-        return
-    with ThreadPoolExecutor(threads) as pool:
-        pending: deque[Future[R]] = deque()
-        try:
-            for x in items:
-                pending.append(pool.submit(fn, x))
-                if len(pending) > 2 * threads:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for f in pending:
-                f.cancel()
 
 
 def _spill_file() -> BinaryIO:

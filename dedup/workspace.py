@@ -11,7 +11,9 @@ Writing every batch into the same memory removes both the cost and the noise.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
@@ -58,7 +60,25 @@ def thread_map(fn: Callable[[T], R], items: Sequence[T], threads: int) -> list[R
     Worth it around the compiled kernels, which release the GIL; each thread gets its own workspace."""
     if threads <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(min(threads, len(items))) as pool:
         return list(pool.map(fn, items))
+
+
+def ordered_thread_map(fn: Callable[[T], R], items: Sequence[T], threads: int) -> Iterator[R]:
+    """thread_map as a stream: fn over items in order, on up to `threads` threads, with at most two
+    calls per thread ahead of the one consumed (so a corpus's worth of results never waits in memory)."""
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque[Future[R]] = deque()
+        try:
+            for x in items:
+                pending.append(pool.submit(fn, x))
+                if len(pending) > 2 * threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
