@@ -239,7 +239,10 @@ def _verify(
     """Exact Jaccard of each candidate pair, re-tokenizing only the documents involved.
 
     Chunks of those documents are tokenized into shingle sets on `threads` threads (the kernels
-    release the GIL); the sets are then joined into one CSR array for the pairwise merge.
+    release the GIL), each chunk writing its sets into its own slice of one array (room for a value
+    per token), which the pairwise merge reads in place. Joining the chunks' sets after them was
+    a serial copy of every value into fresh memory: 62-70 ms of the document level's 0.48 s at
+    200k documents (41 MB for 11,600 documents), on one thread while the other waited.
     """
     needed = np.unique(pairs.ravel())  # sorted unit indices, hence sorted by document
     needed_doc = units.take("doc", needed)
@@ -247,19 +250,25 @@ def _verify(
     needed_docs = np.unique(needed_doc)
     bounds = [*list(range(0, needed_docs.size, config.batch_size)), needed_docs.size]
     unit_cut = np.searchsorted(needed_doc, [*needed_docs[bounds[:-1]].tolist(), needed_doc[-1] + 1])
+    room = np.concatenate([[0], np.cumsum(rel_b - rel_a)])[unit_cut]  # chunk i's values start at room[i]
+    values = np.empty(int(room[-1]), dtype=np.uint64)
+    starts = np.empty(needed.size, dtype=np.int64)
+    ends = np.empty(needed.size, dtype=np.int64)
 
-    def shingle_chunk(i: int) -> tuple[np.ndarray, np.ndarray]:
+    def shingle_chunk(i: int) -> None:
         chunk = needed_docs[bounds[i] : bounds[i + 1]]
         tk = tokenize_batch([documents[d].text for d in chunk.tolist()], thread_workspace(), hashes_only=True)
         at = slice(unit_cut[i], unit_cut[i + 1])
         first = tk.doc_start[np.searchsorted(chunk, needed_doc[at])]
-        return shingle_sets(tk.hash, first + rel_a[at], first + rel_b[at], config.ngram)
+        offsets, _ = shingle_sets(
+            tk.hash, first + rel_a[at], first + rel_b[at], config.ngram, out=values[room[i] : room[i + 1]]
+        )
+        starts[at] = offsets[:-1] + room[i]
+        ends[at] = offsets[1:] + room[i]
 
-    parts = thread_map(shingle_chunk, range(len(bounds) - 1), threads)
-    shift = np.cumsum([0] + [v.size for _, v in parts])
-    offsets = np.concatenate([[0]] + [o[1:] + shift[i] for i, (o, _) in enumerate(parts)]).astype(np.int64)
-    values = np.concatenate([v for _, v in parts])
-    return jaccard_pairs(offsets, values, np.searchsorted(needed, pairs[:, 0]), np.searchsorted(needed, pairs[:, 1]))
+    thread_map(shingle_chunk, range(len(bounds) - 1), threads)
+    left, right = np.searchsorted(needed, pairs[:, 0]), np.searchsorted(needed, pairs[:, 1])
+    return jaccard_pairs(starts, ends, values, left, right)
 
 
 def _exact_duplicates(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:

@@ -148,10 +148,10 @@ def _fill_rows(tok_hash, unit_a, unit_b, n, row_start, row_width, rows):
 
 
 @njit(cache=True, nogil=True)
-def _distinct_of_rows(rows, row_start, counts):
-    """CSR (offsets, values) of each unit's sorted row, repeats dropped."""
+def _distinct_of_rows(rows, row_start, counts, values):
+    """CSR (offsets, values) of each unit's sorted row, repeats dropped, the values written into
+    `values` (room for counts.sum() of them)."""
     offsets = np.zeros(counts.size + 1, np.int64)
-    values = np.empty(counts.sum(), np.uint64)
     pos = 0
     for u in range(counts.size):
         at = row_start[u]
@@ -164,8 +164,14 @@ def _distinct_of_rows(rows, row_start, counts):
     return offsets, values[:pos]
 
 
-def shingle_sets(tok_hash: np.ndarray, unit_a: np.ndarray, unit_b: np.ndarray, n: int):
+def shingle_sets(
+    tok_hash: np.ndarray, unit_a: np.ndarray, unit_b: np.ndarray, n: int, out: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Sorted, de-duplicated 64-bit shingle sets of many units, as CSR (offsets, values).
+
+    The values are written at the start of `out` when given (room for one value per token of the
+    units is always enough: a unit has at most as many shingles as tokens), so callers that shingle
+    many chunks on threads can place them in one array instead of copying them together after.
 
     These are what verification computes exact Jaccard on. The sort is numpy's (vectorized with
     AVX-512 where there is one), six to eight times faster than numba's np.sort: each unit's
@@ -187,4 +193,8 @@ def shingle_sets(tok_hash: np.ndarray, unit_a: np.ndarray, unit_b: np.ndarray, n
         if w > 1:
             at = int(row_start[order[lo]])
             rows[at : at + (hi - lo) * w].reshape(hi - lo, w).sort(axis=1)
-    return _distinct_of_rows(rows, row_start, counts)
+    if out is None:
+        out = np.empty(int(counts.sum()), np.uint64)
+    elif out.size < counts.sum():
+        raise ValueError("shingle_sets: out has no room for every shingle")
+    return _distinct_of_rows(rows, row_start, counts, out)

@@ -13,12 +13,13 @@ from . import jit  # noqa: F401 - numba code generation settings, before any ker
 
 
 @njit(cache=True, nogil=True)
-def jaccard_pairs(offsets, values, left, right):
-    """Jaccard of CSR sets left[i] and right[i]; two empty sets have similarity 0."""
+def jaccard_pairs(starts, ends, values, left, right):
+    """Jaccard of sets left[i] and right[i], set u being values[starts[u]:ends[u]] (sorted, no
+    repeats; the sets need not be contiguous); two empty sets have similarity 0."""
     out = np.empty(left.size, np.float64)
     for p in range(left.size):
-        a0, a1 = offsets[left[p]], offsets[left[p] + 1]
-        b0, b1 = offsets[right[p]], offsets[right[p] + 1]
+        a0, a1 = starts[left[p]], ends[left[p]]
+        b0, b1 = starts[right[p]], ends[right[p]]
         inter = 0
         i, j = a0, b0
         while i < a1 and j < b1:

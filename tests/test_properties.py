@@ -217,6 +217,17 @@ def test_shingle_sets_are_each_units_distinct_shingles_sorted(
         grams = [words] if 0 < len(words) < n else [words[i : i + n] for i in range(len(words) - n + 1)]
         expected = sorted({shingle_hash64(g) for g in grams})
         assert values[offsets[u] : offsets[u + 1]].tolist() == expected
+    # Into a caller's array (verification's chunks share one): room for one value per token is
+    # enough, the same sets come out at its start, and too little room is refused, never overrun.
+    room = int((unit_b - unit_a).sum())
+    out = np.full(room + 3, 7, dtype=np.uint64)
+    offsets_in, values_in = shingle_sets(tok_hash, unit_a, unit_b, n, out=out[:room])
+    assert offsets_in.tolist() == offsets.tolist() and values_in.tolist() == values.tolist()
+    assert out[room:].tolist() == [7, 7, 7]
+    if values.size:
+        assert np.shares_memory(values_in, out)
+        with pytest.raises(ValueError, match="no room"):
+            shingle_sets(tok_hash, unit_a, unit_b, n, out=out[: values.size - 1])
 
 
 # --- the whole scan ------------------------------------------------------------------------------------
