@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext, suppress
 from pathlib import Path
 from typing import Annotated
@@ -166,7 +166,7 @@ def scan(
     if _PROCESS_ENDS_WITH_COMMAND:
         _numba_without_scipy_blas()
     from .io import read_documents
-    from .report import FORMATS, build_report, document_totals, render_chunks
+    from .report import FORMATS, DocumentTotals, build_report, document_totals, render_chunks
     from .scan import scan_documents
 
     if fmt not in FORMATS:
@@ -213,6 +213,7 @@ def scan(
                 max_doc_bytes=max_doc_bytes,
                 on_text=signer.offer if config.unit_levels else None,
                 jsonl_chunks=signer.jsonl_chunks if config.unit_levels else None,
+                describe=document_totals,
             )
             for s in read.skipped:
                 warn(f"warning: skipped {s.source}: {s.reason}")
@@ -222,8 +223,15 @@ def scan(
                 ThreadPoolExecutor(1) if workers > 1 else nullcontext() as pool,
                 _progress(len(read.documents), enabled=not quiet and sys.stderr.isatty()) as advance,
             ):
-                # On several cores the report's per-document part is made beside the clustering.
-                totals = pool.submit(document_totals, read.documents) if pool is not None else None
+                # The report's per-document part: made chunk by chunk while reading a JSONL file,
+                # else beside the clustering on several cores.
+                totals: Future[DocumentTotals] | DocumentTotals | None = (
+                    DocumentTotals.joined(read.described)
+                    if read.described is not None
+                    else pool.submit(document_totals, read.documents)
+                    if pool is not None
+                    else None
+                )
                 result = scan_documents(
                     read.documents, config, progress=advance, workers=workers, signed=signed
                 )
@@ -235,7 +243,7 @@ def scan(
             config,
             __version__,
             inputs,
-            totals=totals.result() if totals is not None else None,
+            totals=totals.result() if isinstance(totals, Future) else totals,
         )
         width = None
         if output is None and sys.stdout.isatty():

@@ -159,6 +159,7 @@ def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case,
     from dedup.engine import Signer
     from dedup.io import read_documents
     from dedup.model import InputError
+    from dedup.report import DocumentTotals, document_totals
 
     lines = _jsonl_cases()[case]
     path = tmp_path / "in.jsonl"
@@ -178,9 +179,15 @@ def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case,
                     **options,
                     on_text=signer.offer,
                     jsonl_chunks=signer.jsonl_chunks if parallel else None,
+                    describe=document_totals,
                 )
             except InputError as err:
                 return str(err)
+            # The report's per-document part, made chunk by chunk, is that of the documents kept;
+            # it is given up (None) only when some document was kept one by one (a clash of ids).
+            if got.described is not None:
+                assert DocumentTotals.joined(got.described) == document_totals(got.documents)
+            described.append(got.described is not None)
             # The offered texts are the kept ones, in order, plus only those dropped afterwards.
             assert [t for t in signer.texts if any(t is d.origin for d in got.documents)] == [
                 d.origin for d in got.documents
@@ -192,12 +199,14 @@ def test_workers_parse_jsonl_like_the_serial_reader(tiny_ranges, tmp_path, case,
             return [(d.id, d.text, d.source) for d in got.documents], got.skipped
 
     pools: list[Signer] = []
+    described: list[bool] = []
     serial, parallel = read(False), read(True)
     assert parallel == serial
     if case.startswith("clean"):  # 40 documents, and 8 more in the second file
         assert pools[1].started_pool == (workers > 1)
         if id_field is None:
             assert len(serial[0]) == 48
+            assert described == [True, True]  # no id can clash: every chunk described as it came
         elif skip_bad:  # the second file repeats the first's ids
             assert len(serial[0]) == 40 and len(serial[1]) == 8
         else:
