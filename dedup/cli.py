@@ -52,6 +52,17 @@ _PROCESS_ENDS_WITH_COMMAND = False
 _LEFT_FOR_EXIT: list[object] = []
 
 
+def _kernels_fast_to_load() -> None:
+    """numba set up for a command that runs kernels, in the console script only: cached kernels
+    load without refreshing numba's registries (jit.load_cached_kernels_without_refresh), and
+    numba's array routines without scipy.linalg. Those still load: a cached kernel that calls one
+    (np.searchsorted, say) imports their module when its environment is unpickled."""
+    from .jit import load_cached_kernels_without_refresh
+
+    load_cached_kernels_without_refresh()
+    _numba_without_scipy_blas()
+
+
 def _numba_without_scipy_blas() -> None:
     """Load numba's array routines without scipy.linalg. When they load (in the first batch a
     scan signs, before its workers fork), numba imports scipy.linalg only to learn whether np.dot
@@ -164,7 +175,7 @@ def scan(
     Exit status: 0 done, 1 duplicates found (only with --fail-on-duplicates), 2 usage or input error.
     """
     if _PROCESS_ENDS_WITH_COMMAND:
-        _numba_without_scipy_blas()
+        _kernels_fast_to_load()
     from .io import read_documents
     from .report import FORMATS, DocumentTotals, build_report, document_totals, render_chunks
     from .scan import scan_documents
@@ -322,6 +333,8 @@ def compare(
     text_field: Annotated[str, typer.Option(help="JSON field holding the text.")] = "text",
 ) -> None:
     """Show the passages two documents share, side by side, with their character offsets."""
+    if _PROCESS_ENDS_WITH_COMMAND:
+        _kernels_fast_to_load()
     from .io import read_documents
     from .passage import compare_documents
     from .report import render_compare

@@ -52,6 +52,7 @@ def add(
     batch_size: Annotated[int, typer.Option(help="Documents per transaction.")] = 1000,
 ) -> None:
     """Add every document of the inputs (near-duplicates included) to the index."""
+    _kernels_fast_to_load()
     from .index import Index
     from .io import read_documents
 
@@ -128,6 +129,7 @@ def filter_command(
         raise DedupError(f"--batch-size must be positive, got {batch_size}")
     if sys.stdin is None:
         raise DedupError("standard input is closed")
+    _kernels_fast_to_load()
     with Index.open(index) as idx, ExitStack() as stack:
         out = sys.stdout.buffer
         # The rejects file appears when the stream is done, whole (renamed from a temporary beside
@@ -153,3 +155,11 @@ def filter_command(
             f"filter: {stats.lines} lines, {stats.new} new ({stats.added} added), "
             f"{stats.duplicates} duplicates, {stats.rejected} bad"
         )
+
+
+def _kernels_fast_to_load() -> None:
+    """cli._kernels_fast_to_load, in the console script only (imported late: cli imports this)."""
+    from . import cli
+
+    if cli._PROCESS_ENDS_WITH_COMMAND:
+        cli._kernels_fast_to_load()
