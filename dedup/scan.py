@@ -3,7 +3,7 @@
 Named stages over batches of documents. Across batches only what LSH needs is kept per unit (band
 keys, an exact-duplicate key, and where the unit is), so memory grows with the number of units, not
 with their text or their signatures. Verification re-tokenizes only the documents that hold a
-candidate, which are few.
+candidate, which are few, once for all levels.
 """
 
 from __future__ import annotations
@@ -233,42 +233,75 @@ def sign_batch(texts: list[str], base: int, config: ScanConfig) -> dict[str, Uni
     return out
 
 
-def _verify(
-    documents: list[Document], units: _Units, pairs: np.ndarray, config: ScanConfig, threads: int = 1
-) -> np.ndarray:
-    """Exact Jaccard of each candidate pair, re-tokenizing only the documents involved.
+@dataclass(slots=True)
+class _Candidates:
+    """One level's units after LSH: exact-duplicate groups and the candidate pairs to verify."""
 
-    Chunks of those documents are tokenized into shingle sets on `threads` threads (the kernels
-    release the GIL), each chunk writing its sets into its own slice of one array (room for a value
-    per token), which the pairwise merge reads in place. Joining the chunks' sets after them was
-    a serial copy of every value into fresh memory: 62-70 ms of the document level's 0.48 s at
-    200k documents (41 MB for 11,600 documents), on one thread while the other waited.
+    is_rep: np.ndarray  # per unit: the first (smallest) unit of its exact-duplicate group
+    dup: np.ndarray  # the other units of groups of two or more (sorted) ...
+    dup_rep: np.ndarray  # ... with the first unit of their group
+    pairs: np.ndarray  # (m, 2) candidate unit pairs
+
+
+def _verify_levels(
+    documents: list[Document], found: dict[str, tuple[_Units, np.ndarray]], config: ScanConfig, threads: int = 1
+) -> dict[str, np.ndarray]:
+    """Exact Jaccard of each level's candidate pairs, re-tokenizing only the documents involved,
+    each of them once for every level.
+
+    The levels' candidates mostly lie in the same documents: at 200k generated documents, 11,549
+    of the 11,629 documents the document level verifies hold paragraph candidates too, and each
+    level tokenizing them apart made that work twice. Chunks of the documents any level needs are
+    tokenized on `threads` threads (the kernels release the GIL); from each chunk's token hashes,
+    every level's units in it become shingle sets, written into that level's own array at the
+    chunk's slice of it (room for a value per token), which the pairwise merge reads in place.
     """
-    needed = np.unique(pairs.ravel())  # sorted unit indices, hence sorted by document
-    needed_doc = units.take("doc", needed)
-    rel_a, rel_b = units.take("rel_a", needed), units.take("rel_b", needed)
-    needed_docs = np.unique(needed_doc)
-    bounds = [*list(range(0, needed_docs.size, config.batch_size)), needed_docs.size]
-    unit_cut = np.searchsorted(needed_doc, [*needed_docs[bounds[:-1]].tolist(), needed_doc[-1] + 1])
-    room = np.concatenate([[0], np.cumsum(rel_b - rel_a)])[unit_cut]  # chunk i's values start at room[i]
-    values = np.empty(int(room[-1]), dtype=np.uint64)
-    starts = np.empty(needed.size, dtype=np.int64)
-    ends = np.empty(needed.size, dtype=np.int64)
+    needs = {}
+    for level, (units, pairs) in found.items():
+        needed = np.unique(pairs.ravel())  # sorted unit indices, hence sorted by document
+        doc = units.take("doc", needed)
+        rel_a, rel_b = units.take("rel_a", needed), units.take("rel_b", needed)
+        needs[level] = (needed, doc, rel_a, rel_b)
+    if not needs:
+        return {}
+    all_docs = np.unique(np.concatenate([doc for _, doc, _, _ in needs.values()]))
+    bounds = [*range(0, all_docs.size, config.batch_size), all_docs.size]
+    first_docs = all_docs[bounds[:-1]]
+    places = {}  # level -> (unit cuts per chunk, value room per chunk, values, starts, ends)
+    for level, (needed, doc, rel_a, rel_b) in needs.items():
+        cut = np.append(np.searchsorted(doc, first_docs), doc.size)
+        room = np.concatenate([[0], np.cumsum(rel_b - rel_a)])[cut]
+        places[level] = (
+            cut,
+            room,
+            np.empty(int(room[-1]), dtype=np.uint64),
+            np.empty(needed.size, dtype=np.int64),
+            np.empty(needed.size, dtype=np.int64),
+        )
 
     def shingle_chunk(i: int) -> None:
-        chunk = needed_docs[bounds[i] : bounds[i + 1]]
+        chunk = all_docs[bounds[i] : bounds[i + 1]]
         tk = tokenize_batch([documents[d].text for d in chunk.tolist()], thread_workspace(), hashes_only=True)
-        at = slice(unit_cut[i], unit_cut[i + 1])
-        first = tk.doc_start[np.searchsorted(chunk, needed_doc[at])]
-        offsets, _ = shingle_sets(
-            tk.hash, first + rel_a[at], first + rel_b[at], config.ngram, out=values[room[i] : room[i + 1]]
-        )
-        starts[at] = offsets[:-1] + room[i]
-        ends[at] = offsets[1:] + room[i]
+        for level, (_, doc, rel_a, rel_b) in needs.items():
+            cut, room, values, starts, ends = places[level]
+            at = slice(cut[i], cut[i + 1])
+            if cut[i] == cut[i + 1]:
+                continue
+            first = tk.doc_start[np.searchsorted(chunk, doc[at])]
+            offsets, _ = shingle_sets(
+                tk.hash, first + rel_a[at], first + rel_b[at], config.ngram, out=values[room[i] : room[i + 1]]
+            )
+            starts[at] = offsets[:-1] + room[i]
+            ends[at] = offsets[1:] + room[i]
 
     thread_map(shingle_chunk, range(len(bounds) - 1), threads)
-    left, right = np.searchsorted(needed, pairs[:, 0]), np.searchsorted(needed, pairs[:, 1])
-    return jaccard_pairs(starts, ends, values, left, right)
+    sims = {}
+    for level, (_, pairs) in found.items():
+        needed = needs[level][0]
+        _, _, values, starts, ends = places[level]
+        left, right = np.searchsorted(needed, pairs[:, 0]), np.searchsorted(needed, pairs[:, 1])
+        sims[level] = jaccard_pairs(starts, ends, values, left, right)
+    return sims
 
 
 def _exact_duplicates(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -308,19 +341,13 @@ def _exact_duplicates(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return is_rep, dup[order], dup_rep[order], groups
 
 
-def _cluster_level(
-    level: str,
-    documents: list[Document],
-    units: _Units,
-    config: ScanConfig,
-    stats: LevelStats,
-    threads: int = 1,
-) -> _Found:
-    """Stages candidates -> verify -> cluster for one level."""
+def _candidates(level: str, units: _Units, config: ScanConfig, stats: LevelStats, threads: int = 1) -> _Candidates:
+    """Stages exact duplicates -> LSH candidates for one level."""
     n = len(units)
     stats.units = n
     if n < 2:
-        return _Found.empty(level)
+        empty = np.empty(0, dtype=np.int64)
+        return _Candidates(np.ones(n, dtype=bool), empty, empty, np.empty((0, 2), dtype=np.int64))
     # Exact duplicates: group equal 128-bit keys; only the first of each group goes through LSH.
     is_rep, dup, dup_rep, stats.exact_groups = _exact_duplicates(units.concat("exact", np.empty((0, 2), np.uint64)))
     reps = np.flatnonzero(is_rep)
@@ -328,8 +355,24 @@ def _cluster_level(
         candidate_pairs_by_band(_band_columns(units, reps), config.bands, reps.size, threads=threads)
     ]
     stats.candidates = int(pairs.shape[0])
+    return _Candidates(is_rep, dup, dup_rep, pairs)
+
+
+def _cluster_level(
+    level: str,
+    documents: list[Document],
+    units: _Units,
+    config: ScanConfig,
+    stats: LevelStats,
+    cand: _Candidates,
+    sims: np.ndarray,
+    threads: int = 1,
+) -> _Found:
+    """Stage cluster for one level, from its candidates and their verified similarities."""
+    if len(units) < 2:
+        return _Found.empty(level)
+    is_rep, dup, dup_rep, pairs = cand.is_rep, cand.dup, cand.dup_rep, cand.pairs
     if pairs.size:
-        sims = _verify(documents, units, pairs, config, threads)
         ok = sims >= config.threshold - _EPS
         pairs, sims = pairs[ok], sims[ok]
     else:
@@ -558,17 +601,31 @@ def scan_documents(
     stats = {level: LevelStats() for level in levels}
     units = {level: acc.pop(level) for level in levels}
 
-    # The levels are independent and mostly sorts and kernels that release the GIL, so with more
-    # than one worker they run side by side. The level with the most units is the critical path
-    # and gets every thread for its bands and verification; the others get one each, and finish
-    # beside it. Clustering 200k documents on two workers, both levels on two threads against
-    # the documents on one: medians 0.86 -> 0.80 s and 0.88 -> 0.83 s in two sets of alternating
-    # in-process runs (5 and 6 each).
+    # Candidates, then one verification of every level's pairs (each document tokenized once for
+    # all levels, see _verify_levels: 200k documents on two workers, 4.18 -> 4.11 s a scan, medians
+    # of 5 alternating runs), then each level's clusters. The levels' candidates and clusters are
+    # independent, mostly sorts and kernels that release the GIL, so with more than one worker
+    # they run side by side. The level with the most units is the critical path and gets every
+    # thread for its bands; the others get one each, and finish beside it. Clustering 200k
+    # documents on two workers, both levels on two threads against the documents on one: medians
+    # 0.86 -> 0.80 s and 0.88 -> 0.83 s in two sets of alternating in-process runs (5 and 6 each).
     lead = max(levels, key=lambda lv: len(units[lv])) if levels else None
 
+    def threads_of(level: str) -> int:
+        return workers if level == lead else 1
+
+    def candidates(level: str) -> _Candidates:
+        return _candidates(level, units[level], config, stats[level], threads=threads_of(level))
+
+    cands = dict(zip(levels, thread_map(candidates, levels, workers), strict=True))
+    to_verify = {lv: (units[lv], c.pairs) for lv, c in cands.items() if c.pairs.size}
+    sims = _verify_levels(documents, to_verify, config, workers)
+
     def cluster(level: str) -> _Found:
-        threads = workers if level == lead else 1
-        return _cluster_level(level, documents, units[level], config, stats[level], threads=threads)
+        got = sims.get(level, np.empty(0))
+        return _cluster_level(
+            level, documents, units[level], config, stats[level], cands[level], got, threads=threads_of(level)
+        )
 
     found = dict(zip(levels, thread_map(cluster, levels, workers), strict=True))
     interrupt.check()  # a Ctrl-C a finalizer swallowed while the levels clustered: stop here

@@ -34,13 +34,13 @@ def test_the_level_with_most_units_gets_the_threads(monkeypatch):
 
     docs = make_corpus(200, dup_fraction=0.2, seed=4).documents()
     seen: dict[str, int] = {}
-    original = scan._cluster_level
+    original = scan._candidates
 
-    def record(level, documents, units, config, stats, threads=1):
+    def record(level, units, config, stats, threads=1):
         seen[level] = threads
-        return original(level, documents, units, config, stats, threads=threads)
+        return original(level, units, config, stats, threads=threads)
 
-    monkeypatch.setattr(scan, "_cluster_level", record)
+    monkeypatch.setattr(scan, "_candidates", record)
     scan_documents(docs, ScanConfig(levels=("document", "paragraph")), workers=2)
     assert seen == {"document": 1, "paragraph": 2}
     scan_documents(docs, ScanConfig(levels=("document",)), workers=2)

@@ -270,6 +270,23 @@ def plant_paragraphs(n_docs: int, n_copies: int, seed: int) -> list[str]:
     return texts
 
 
+def test_both_levels_verified_together_in_chunks_on_threads(doc_corpus: Corpus, doc_truth: Truth) -> None:
+    """The levels' candidates are verified together, each document tokenized once for both: in
+    small chunks on two threads the clusters are those of one chunk on one thread, and the
+    document level's similarities are still the exact ones."""
+    docs = [Document(id=str(i), text=t, source="test") for i, t in enumerate(doc_corpus.texts)]
+    levels = ("document", "paragraph")
+    whole = scan_documents(docs, ScanConfig(threshold=0.7, levels=levels)).clusters
+    pieces = scan_documents(docs, ScanConfig(threshold=0.7, levels=levels, batch_size=13), workers=2).clusters
+    assert {c.level for c in whole} == set(levels)
+    assert len(whole) == len(pieces)
+    for a, b in zip(whole, pieces, strict=True):
+        assert a.level == b.level and cluster_keys(a) == cluster_keys(b)
+        assert np.array_equal(a.edges, b.edges)
+        assert np.array_equal(a.edge_similarity, b.edge_similarity)
+    check_scan(doc_truth, [c for c in pieces if c.level == "document"], "document", 0.7)
+
+
 @pytest.fixture(scope="module")
 def par_texts() -> list[str]:
     return plant_paragraphs(300, 400, seed=11)
