@@ -26,13 +26,18 @@ def _graph(n_units: int, left: np.ndarray, right: np.ndarray) -> object:
 
 
 def import_in_background() -> None:
-    """Import scipy's graph routines on a thread (a call meanwhile waits for that import). Not a
-    daemon: an interpreter finalizing under an import half done is asking for trouble."""
+    """Import scipy's graph routines on a thread (a call meanwhile waits for that import), and
+    then numba's array routines, which the kernel that drops explained paragraph clusters loads
+    (scan._explained_by_pairs: 0.05 s, after clustering, otherwise). Not a daemon: an
+    interpreter finalizing under an import half done is asking for trouble."""
     threading.Thread(target=_import_graph_tools, name="dedup-import-scipy").start()
 
 
 def _import_graph_tools() -> None:
+    # scipy first: it imports scipy.linalg, which numba's array routines look for when they load
     import scipy.sparse.csgraph  # noqa: F401
+
+    __import__("numba.np.arraymath")
 
 
 def component_labels(n_units: int, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, int]:
