@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
+from .arrays import sorted_unique
 from .hashing import P64_1, U64, fmix64, rotl64
 from .workspace import thread_map
 
@@ -278,5 +279,5 @@ def candidate_pairs_by_band(
         return _band_pairs(np.ascontiguousarray(column(band)), max_bucket)
 
     chunks = thread_map(one, range(bands), threads)
-    codes = np.unique(np.concatenate(chunks))
+    codes = sorted_unique(np.concatenate(chunks))
     return np.stack([codes // n, codes % n], axis=1)

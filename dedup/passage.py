@@ -36,6 +36,7 @@ from typing import BinaryIO
 import numpy as np
 from numba import njit
 
+from .arrays import sorted_unique
 from .cluster import component_labels
 from .config import ScanConfig
 from .hashing import MASK32, P64_1, U64, _xxh64_avalanche, xxh64_round
@@ -721,7 +722,7 @@ def _extend_alignments(
     never into a word covered by a boilerplate n-gram (global positions `boiler`)."""
     if rows.shape[0] == 0:
         return
-    involved = np.unique(np.concatenate([rows[:, 0], rows[:, 3]]))
+    involved = sorted_unique(np.concatenate([rows[:, 0], rows[:, 3]]))
     local = np.full(len(documents), -1, dtype=np.int64)
     local[involved] = np.arange(involved.size)
     parts, firsts, counts, base = [], [], [], 0
@@ -758,7 +759,7 @@ class _Offsets:
 
     def prepare(self, docs: np.ndarray) -> None:
         """Work out the offsets of many documents at once (vectorized for ASCII text)."""
-        todo = [d for d in np.unique(docs).tolist() if d not in self._spans]
+        todo = [d for d in sorted_unique(docs).tolist() if d not in self._spans]
         for d, spans in zip(
             todo, token_char_spans_batch([self.documents[d].text for d in todo]), strict=True
         ):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .arrays import sorted_unique
 from .config import ScanConfig
 from .model import Cluster, Document, Skipped
 from .output import _SURROGATE, scrub_surrogates
@@ -199,7 +200,7 @@ def _reuse(documents: list[Document], clusters: list[Cluster]) -> list[dict[str,
         both = np.stack([np.repeat(members, size_of), members[at + np.repeat(first_of, size_of)]], axis=1)
         pairs = np.concatenate([pairs, both[both[:, 0] != both[:, 1]]])
     n = len(documents)  # one int64 per (document, partner): np.unique over rows sorts much slower
-    codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    codes = sorted_unique(pairs[:, 0] * n + pairs[:, 1])
     pairs = np.stack([codes // n, codes % n], axis=1)
     in_large: dict[int, list[tuple[int, ...]]] = {}
     for docs in large:

@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 
 from . import interrupt
+from .arrays import sorted_unique
 from .cluster import component_labels, edge_components
 from .config import LEVELS, ScanConfig
 from .lsh import band_keys, candidate_pairs_by_band, pack_index, pure_run_groups
@@ -130,7 +131,7 @@ def unit_offsets(
     from its first paragraph's start to its last one's end, since every line break is whitespace;
     found per document in Python, it held the GIL for 0.17 s beside the paragraph level's threads.
     """
-    needed = np.unique(doc)
+    needed = sorted_unique(doc)
     chunks = np.array_split(needed, threads) if threads > 1 and needed.size >= _THREADED_SPANS else [needed]
     parts = thread_map(lambda ds: paragraphs_batch([documents[d].text for d in ds.tolist()]), chunks, threads)
     # sorted: documents in order, lines in order
@@ -258,13 +259,13 @@ def _verify_levels(
     """
     needs = {}
     for level, (units, pairs) in found.items():
-        needed = np.unique(pairs.ravel())  # sorted unit indices, hence sorted by document
+        needed = sorted_unique(pairs)  # sorted unit indices, hence sorted by document
         doc = units.take("doc", needed)
         rel_a, rel_b = units.take("rel_a", needed), units.take("rel_b", needed)
         needs[level] = (needed, doc, rel_a, rel_b)
     if not needs:
         return {}
-    all_docs = np.unique(np.concatenate([doc for _, doc, _, _ in needs.values()]))
+    all_docs = sorted_unique(np.concatenate([doc for _, doc, _, _ in needs.values()]))
     bounds = [*range(0, all_docs.size, config.batch_size), all_docs.size]
     first_docs = all_docs[bounds[:-1]]
     places = {}  # level -> (unit cuts per chunk, value room per chunk, values, starts, ends)
@@ -501,7 +502,7 @@ class _DocumentPairs:
         np.minimum.at(smallest, labels[grouped], grouped)
         klass[grouped] = smallest[labels[grouped]]
         a, b = klass[edges[~same, 0]], klass[edges[~same, 1]]
-        codes = np.unique(np.minimum(a, b) * n_docs + np.maximum(a, b))
+        codes = sorted_unique(np.minimum(a, b) * n_docs + np.maximum(a, b))
         return cls(cluster_of, klass, codes)
 
     def explained(self, pars: _Found) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .arrays import sorted_unique
 from .hashing import U64
 from .store import Segment
 
@@ -79,5 +80,5 @@ def candidates(segments: list[LoadedSegment], keys: np.ndarray) -> tuple[np.ndar
         r_parts.append(out_r.astype(np.int64))
     if not q_parts:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    code = np.unique(np.concatenate(q_parts) * (1 << 32) + np.concatenate(r_parts))
+    code = sorted_unique(np.concatenate(q_parts) * (1 << 32) + np.concatenate(r_parts))
     return code >> 32, code & 0xFFFFFFFF

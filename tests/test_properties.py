@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import dedup
 from dedup import ScanConfig, estimate_jaccard, signatures
+from dedup.arrays import sorted_unique
 from dedup.model import Document
 from dedup.scan import Cluster, scan_documents
 from dedup.segment import paragraphs, paragraphs_batch
@@ -192,6 +193,25 @@ def test_exact_jaccard_is_a_similarity(a: np.ndarray, b: np.ndarray) -> None:
     if a.size:
         assert jaccard(a, a) == 1.0
         assert jaccard(a, a[::-1].copy()) == 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=60) | st.lists(st.integers(0, 9), max_size=60),
+    st.sampled_from([np.int64, np.uint64, np.int32]),
+    st.booleans(),
+)
+def test_sorted_unique_is_numpys_unique(values: list[int], dtype: type, two_d: bool) -> None:
+    """The pipeline's replacement for np.unique gives its values, dtype and order, empty and
+    one-element arrays and 2-D arrays (flattened) included."""
+    info = np.iinfo(dtype)
+    a = np.array([v for v in values if info.min <= v <= info.max], dtype=dtype)
+    if two_d and a.size % 2 == 0:
+        a = a.reshape(-1, 2)
+    got, want = sorted_unique(a), np.unique(a)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()
+    if a.size:
+        assert not np.shares_memory(got, a)
 
 
 @settings(max_examples=200, deadline=None)
