@@ -195,9 +195,10 @@ def read_documents(
 
     `describe` is applied to the documents of each chunk of a JSONL file as the chunk arrives (a
     range of lines that `jsonl_chunks` had parsed, or the whole file), so what a later stage wants
-    of every document (the report's per-document part) is made while the workers still sign; made after reading, it held the GIL for 0.09 s at 200k documents
-    just as clustering's threads started. The results come back as `described` if they cover
-    every document kept, in order, else None (a document kept any other way).
+    of every document (the report's per-document part) is made while the workers still sign; made
+    after reading, it held the GIL for 0.09 s at 200k documents just as clustering's threads
+    started. The results come back as `described` if they cover every document kept, in order,
+    else None (a document kept any other way).
     """
     if max_doc_bytes < 1:
         raise DedupError(f"--max-doc-bytes must be positive, got {max_doc_bytes}")
