@@ -296,13 +296,21 @@ def _verify_levels(
             ends[at] = offsets[1:] + room[i]
 
     thread_map(shingle_chunk, range(len(bounds) - 1), threads)
-    sims = {}
-    for level, (_, pairs) in found.items():
-        needed = needs[level][0]
+
+    def merge(level: str) -> np.ndarray:  # the levels' pairwise merges side by side (nogil)
+        needed, pairs = needs[level][0], found[level][1]
         _, _, values, starts, ends = places[level]
         left, right = np.searchsorted(needed, pairs[:, 0]), np.searchsorted(needed, pairs[:, 1])
-        sims[level] = jaccard_pairs(starts, ends, values, left, right)
-    return sims
+        return jaccard_pairs(starts, ends, values, left, right)
+
+    return dict(zip(found, thread_map(merge, list(found), threads), strict=True))
+
+
+def _read_texts(documents: list[Document], units: _Units, pairs: np.ndarray) -> None:
+    """Read back (and keep) the texts of the documents holding these pairs' units."""
+    if pairs.size:
+        for d in sorted_unique(units.take("doc", sorted_unique(pairs))).tolist():
+            documents[d].text  # noqa: B018 - read for its side effect: Document keeps the text
 
 
 def _exact_duplicates(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -616,7 +624,13 @@ def scan_documents(
         return workers if level == lead else 1
 
     def candidates(level: str) -> _Candidates:
-        return _candidates(level, units[level], config, stats[level], threads=threads_of(level))
+        found = _candidates(level, units[level], config, stats[level], threads=threads_of(level))
+        if workers > 1 and level != lead:
+            # Done before the lead level, whose bands release the GIL: read back the texts this
+            # level's pairs will verify (Python that holds the GIL; most of them the lead level's
+            # pairs need too) while the lead's bands still sort, not in verification's threads.
+            _read_texts(documents, units[level], found.pairs)
+        return found
 
     cands = dict(zip(levels, thread_map(candidates, levels, workers), strict=True))
     to_verify = {lv: (units[lv], c.pairs) for lv, c in cands.items() if c.pairs.size}
