@@ -53,14 +53,14 @@ _LEFT_FOR_EXIT: list[object] = []
 
 
 def _kernels_fast_to_load() -> None:
-    """numba set up for a command that runs kernels, in the console script only: cached kernels
-    load without refreshing numba's registries (jit.load_cached_kernels_without_refresh), so
-    numba's array routines (numba.np.arraymath, 0.05 s) are not imported at all: no cached kernel
-    of a scan needs them. A refresh (a load that fails) first imports them without scipy.linalg;
-    where cached kernels cannot load this way, they are imported so at once."""
+    """numba set up for a command that runs kernels, in the console script only, before any thread
+    starts: cached kernels load without refreshing numba's registries
+    (jit.load_cached_kernels_without_refresh), so numba's array routines (numba.np.arraymath, 0.05
+    s) are not imported before the first kernel: no cached kernel of signing needs them. Where
+    cached kernels cannot load this way, the routines are imported at once, without scipy.linalg."""
     from .jit import load_cached_kernels_without_refresh
 
-    if not load_cached_kernels_without_refresh(before_refresh=_numba_without_scipy_blas):
+    if not load_cached_kernels_without_refresh():
         _numba_without_scipy_blas()
 
 

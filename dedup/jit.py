@@ -15,7 +15,6 @@ kernels stay valid for the machine they were built on.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 
 def prefer_wide_vectors() -> None:
@@ -35,7 +34,7 @@ def prefer_wide_vectors() -> None:
 prefer_wide_vectors()
 
 
-def load_cached_kernels_without_refresh(before_refresh: Callable[[], None] | None = None) -> bool:
+def load_cached_kernels_without_refresh() -> bool:
     """Load cached kernels without first refreshing numba's typing and lowering registries.
 
     numba refreshes them before every cache lookup (`Cache.load_overload`), and the first refresh
@@ -46,8 +45,11 @@ def load_cached_kernels_without_refresh(before_refresh: Callable[[], None] | Non
     miss still compiles through numba's compiler, which refreshes both itself; a load that fails
     for any reason is retried the way numba does it. The console script's kernel-running commands
     call this; a library must not change an embedding program's numba, so importing dedup never does.
-    `before_refresh` runs before a load falls back to numba's way. Returns whether cached kernels
-    now load this way.
+    The fallback imports numba's array routines with scipy.linalg (its refresh does), ~0.2 s, only
+    after a failed load: blocking that import there, as the CLI does at start-up, would change
+    sys.modules while another thread may be importing scipy. A load that failed after rebuilding
+    part of a kernel loads it again, which numba's own path, having no retry, never does.
+    Returns whether cached kernels now load this way.
     """
     from numba.core import caching
     from numba.core.runtime import rtsys
@@ -66,8 +68,6 @@ def load_cached_kernels_without_refresh(before_refresh: Callable[[], None] | Non
             with self._guard_against_spurious_io_errors():
                 return self._load_overload(sig, target_context)
         except Exception:
-            if before_refresh is not None:
-                before_refresh()
             return original(self, sig, target_context)
 
     load_overload._dedup_light = True  # type: ignore[attr-defined]

@@ -33,18 +33,35 @@ def test_the_level_with_most_units_gets_the_threads(monkeypatch):
     import dedup.scan as scan
 
     docs = make_corpus(200, dup_fraction=0.2, seed=4).documents()
-    seen: dict[str, int] = {}
-    original = scan._candidates
+    seen: dict[tuple[str, str], int] = {}
+    candidates, cluster, verify = scan._candidates, scan._cluster_level, scan._verify_levels
 
-    def record(level, units, config, stats, threads=1):
-        seen[level] = threads
-        return original(level, units, config, stats, threads=threads)
+    def record_candidates(level, units, config, stats, threads=1):
+        seen["candidates", level] = threads
+        return candidates(level, units, config, stats, threads=threads)
 
-    monkeypatch.setattr(scan, "_candidates", record)
+    def record_cluster(level, documents, units, config, stats, cand, sims, threads=1):
+        seen["cluster", level] = threads
+        return cluster(level, documents, units, config, stats, cand, sims, threads=threads)
+
+    def record_verify(documents, found, config, threads=1):
+        seen["verify", ",".join(found)] = threads  # every level's pairs at once, on every thread
+        return verify(documents, found, config, threads)
+
+    monkeypatch.setattr(scan, "_candidates", record_candidates)
+    monkeypatch.setattr(scan, "_cluster_level", record_cluster)
+    monkeypatch.setattr(scan, "_verify_levels", record_verify)
     scan_documents(docs, ScanConfig(levels=("document", "paragraph")), workers=2)
-    assert seen == {"document": 1, "paragraph": 2}
+    assert seen == {
+        ("candidates", "document"): 1,
+        ("candidates", "paragraph"): 2,
+        ("verify", "document,paragraph"): 2,
+        ("cluster", "document"): 1,
+        ("cluster", "paragraph"): 2,
+    }
+    seen.clear()
     scan_documents(docs, ScanConfig(levels=("document",)), workers=2)
-    assert seen["document"] == 2
+    assert seen == {("candidates", "document"): 2, ("verify", "document"): 2, ("cluster", "document"): 2}
 
 
 def test_the_workers_are_gone_once_every_batch_is_back():
