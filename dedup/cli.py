@@ -53,11 +53,13 @@ _LEFT_FOR_EXIT: list[object] = []
 
 
 def _kernels_fast_to_load() -> None:
-    """numba set up for a command that runs kernels, in the console script only, before any thread
-    starts: cached kernels load without refreshing numba's registries
+    """numba set up for a command that runs kernels, in the console script only (a library must
+    not change an embedding program's numba), before any thread starts: cached kernels load without refreshing numba's registries
     (jit.load_cached_kernels_without_refresh), so numba's array routines (numba.np.arraymath, 0.05
     s) are not imported before the first kernel: no cached kernel of signing needs them. Where
     cached kernels cannot load this way, the routines are imported at once, without scipy.linalg."""
+    if not _PROCESS_ENDS_WITH_COMMAND:
+        return
     from .jit import load_cached_kernels_without_refresh
 
     if not load_cached_kernels_without_refresh():
@@ -175,8 +177,7 @@ def scan(
 
     Exit status: 0 done, 1 duplicates found (only with --fail-on-duplicates), 2 usage or input error.
     """
-    if _PROCESS_ENDS_WITH_COMMAND:
-        _kernels_fast_to_load()
+    _kernels_fast_to_load()
     from .io import read_documents
     from .report import FORMATS, DocumentTotals, build_report, document_totals, render_chunks
     from .scan import scan_documents
@@ -334,8 +335,7 @@ def compare(
     text_field: Annotated[str, typer.Option(help="JSON field holding the text.")] = "text",
 ) -> None:
     """Show the passages two documents share, side by side, with their character offsets."""
-    if _PROCESS_ENDS_WITH_COMMAND:
-        _kernels_fast_to_load()
+    _kernels_fast_to_load()
     from .io import read_documents
     from .passage import compare_documents
     from .report import render_compare

@@ -158,8 +158,6 @@ def filter_command(
 
 
 def _kernels_fast_to_load() -> None:
-    """cli._kernels_fast_to_load, in the console script only (imported late: cli imports this)."""
-    from . import cli
+    from .cli import _kernels_fast_to_load as set_up  # late: cli imports this module
 
-    if cli._PROCESS_ENDS_WITH_COMMAND:
-        cli._kernels_fast_to_load()
+    set_up()

@@ -257,53 +257,69 @@ def _verify_levels(
     every level's units in it become shingle sets, written into that level's own array at the
     chunk's slice of it (room for a value per token), which the pairwise merge reads in place.
     """
-    needs = {}
-    for level, (units, pairs) in found.items():
-        needed = sorted_unique(pairs)  # sorted unit indices, hence sorted by document
-        doc = units.take("doc", needed)
-        rel_a, rel_b = units.take("rel_a", needed), units.take("rel_b", needed)
-        needs[level] = (needed, doc, rel_a, rel_b)
-    if not needs:
+    if not found:
         return {}
-    all_docs = sorted_unique(np.concatenate([doc for _, doc, _, _ in needs.values()]))
+    sets = {level: _LevelSets.of(units, pairs) for level, (units, pairs) in found.items()}
+    all_docs = sorted_unique(np.concatenate([ls.doc for ls in sets.values()]))
     bounds = [*range(0, all_docs.size, config.batch_size), all_docs.size]
-    first_docs = all_docs[bounds[:-1]]
-    places = {}  # level -> (unit cuts per chunk, value room per chunk, values, starts, ends)
-    for level, (needed, doc, rel_a, rel_b) in needs.items():
-        cut = np.append(np.searchsorted(doc, first_docs), doc.size)
-        room = np.concatenate([[0], np.cumsum(rel_b - rel_a)])[cut]
-        places[level] = (
-            cut,
-            room,
-            np.empty(int(room[-1]), dtype=np.uint64),
-            np.empty(needed.size, dtype=np.int64),
-            np.empty(needed.size, dtype=np.int64),
-        )
+    for ls in sets.values():
+        ls.place(all_docs[bounds[:-1]])
 
     def shingle_chunk(i: int) -> None:
         chunk = all_docs[bounds[i] : bounds[i + 1]]
         tk = tokenize_batch([documents[d].text for d in chunk.tolist()], thread_workspace(), hashes_only=True)
-        for level, (_, doc, rel_a, rel_b) in needs.items():
-            cut, room, values, starts, ends = places[level]
-            at = slice(cut[i], cut[i + 1])
-            if cut[i] == cut[i + 1]:
-                continue
-            first = tk.doc_start[np.searchsorted(chunk, doc[at])]
-            offsets, _ = shingle_sets(
-                tk.hash, first + rel_a[at], first + rel_b[at], config.ngram, out=values[room[i] : room[i + 1]]
-            )
-            starts[at] = offsets[:-1] + room[i]
-            ends[at] = offsets[1:] + room[i]
+        for ls in sets.values():
+            ls.shingle(i, chunk, tk.hash, tk.doc_start, config.ngram)
 
     thread_map(shingle_chunk, range(len(bounds) - 1), threads)
 
     def merge(level: str) -> np.ndarray:  # the levels' pairwise merges side by side (nogil)
-        needed, pairs = needs[level][0], found[level][1]
-        _, _, values, starts, ends = places[level]
-        left, right = np.searchsorted(needed, pairs[:, 0]), np.searchsorted(needed, pairs[:, 1])
-        return jaccard_pairs(starts, ends, values, left, right)
+        ls, pairs = sets[level], found[level][1]
+        left, right = np.searchsorted(ls.needed, pairs[:, 0]), np.searchsorted(ls.needed, pairs[:, 1])
+        return jaccard_pairs(ls.starts, ls.ends, ls.values, left, right)
 
     return dict(zip(found, thread_map(merge, list(found), threads), strict=True))
+
+
+@dataclass(slots=True)
+class _LevelSets:
+    """One level's units in candidate pairs (sorted, hence by document), and where verification
+    puts their shingle sets: chunk i's units are cut[i]:cut[i + 1], its values room[i]:room[i + 1]
+    of `values` (a value per token), unit u's set values[starts[u]:ends[u]]."""
+
+    needed: np.ndarray
+    doc: np.ndarray
+    rel_a: np.ndarray
+    rel_b: np.ndarray
+    cut: np.ndarray = field(init=False)
+    room: np.ndarray = field(init=False)
+    values: np.ndarray = field(init=False)
+    starts: np.ndarray = field(init=False)
+    ends: np.ndarray = field(init=False)
+
+    @classmethod
+    def of(cls, units: _Units, pairs: np.ndarray) -> _LevelSets:
+        needed = sorted_unique(pairs)
+        return cls(needed, units.take("doc", needed), units.take("rel_a", needed), units.take("rel_b", needed))
+
+    def place(self, first_docs: np.ndarray) -> None:
+        """Lay the units out by chunk, the chunks starting at these documents."""
+        self.cut = np.append(np.searchsorted(self.doc, first_docs), self.doc.size)
+        self.room = np.concatenate([[0], np.cumsum(self.rel_b - self.rel_a)])[self.cut]
+        self.values = np.empty(int(self.room[-1]), dtype=np.uint64)
+        self.starts = np.empty(self.needed.size, dtype=np.int64)
+        self.ends = np.empty(self.needed.size, dtype=np.int64)
+
+    def shingle(self, i: int, chunk: np.ndarray, tok_hash: np.ndarray, doc_start: np.ndarray, ngram: int) -> None:
+        """The shingle sets of chunk i's units, from the chunk's tokens."""
+        a, b = self.cut[i], self.cut[i + 1]
+        if a == b:
+            return
+        first = doc_start[np.searchsorted(chunk, self.doc[a:b])]
+        out = self.values[self.room[i] : self.room[i + 1]]
+        offsets, _ = shingle_sets(tok_hash, first + self.rel_a[a:b], first + self.rel_b[a:b], ngram, out=out)
+        self.starts[a:b] = offsets[:-1] + self.room[i]
+        self.ends[a:b] = offsets[1:] + self.room[i]
 
 
 def _read_texts(documents: list[Document], units: _Units, pairs: np.ndarray) -> None:
@@ -380,12 +396,9 @@ def _cluster_level(
     """Stage cluster for one level, from its candidates and their verified similarities."""
     if len(units) < 2:
         return _Found.empty(level)
-    is_rep, dup, dup_rep, pairs = cand.is_rep, cand.dup, cand.dup_rep, cand.pairs
-    if pairs.size:
-        ok = sims >= config.threshold - _EPS
-        pairs, sims = pairs[ok], sims[ok]
-    else:
-        sims = np.empty(0)
+    is_rep, dup, dup_rep = cand.is_rep, cand.dup, cand.dup_rep
+    ok = sims >= config.threshold - _EPS
+    pairs, sims = cand.pairs[ok], sims[ok]
     stats.verified = int(pairs.shape[0])
     pairs, sims = pairs[pairs[:, 0] != pairs[:, 1]], sims[pairs[:, 0] != pairs[:, 1]]  # no evidence
     left = np.concatenate([dup, pairs[:, 0]])
