@@ -37,6 +37,8 @@ def mark(name):
 mark("start")
 from dedup.__main__ import _no_blas_threads
 _no_blas_threads()  # as the console script does, before numpy loads
+from dedup.numpy_dispatch import avoid_slow_avx512_sort
+avoid_slow_avx512_sort()  # ... and its numpy sorts at AVX2 on Zen 4
 from dedup.jit import load_cached_kernels_without_refresh
 load_cached_kernels_without_refresh()  # ... and its scan command (cli._kernels_fast_to_load)
 import dedup.cli as cli, dedup.engine as engine, dedup.report as report, dedup.scan as scan

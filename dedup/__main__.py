@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 
+from .numpy_dispatch import avoid_slow_avx512_sort
+
 
 def _interrupted_while_starting(signum: int, frame: object) -> None:
     os.write(2, b"dedup: interrupted\n")
@@ -27,6 +29,7 @@ def _no_blas_threads() -> None:
 
 def main() -> None:
     _no_blas_threads()
+    avoid_slow_avx512_sort()
     try:
         previous = signal.signal(signal.SIGINT, _interrupted_while_starting)
     except ValueError:  # not the main thread: signals are not ours to handle
